@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Text;
+
+namespace Pipeline.Model;
+
+/// <summary>
+/// The Prometheus/Loki text form of a label set, <c>{a="b", c="d"}</c>: formatting with Prometheus escaping
+/// (<c>\\</c>, <c>\"</c>, <c>\n</c>) and parsing that also accepts the escapes Go's <c>strconv.Quote</c> writes,
+/// so label strings from Go clients (Promtail, logcli) parse too.
+/// </summary>
+internal static class LabelText
+{
+    public static string EscapeValue(string value)
+    {
+        if (value.AsSpan().IndexOfAny('\\', '"', '\n') < 0)
+        {
+            return value;
+        }
+
+        var builder = new StringBuilder(value.Length + 8);
+        AppendEscaped(builder, value);
+        return builder.ToString();
+    }
+
+    public static void AppendEscaped(StringBuilder builder, string value)
+    {
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '\\': builder.Append("\\\\"); break;
+                case '"': builder.Append("\\\""); break;
+                case '\n': builder.Append("\\n"); break;
+                default: builder.Append(c); break;
+            }
+        }
+    }
+
+    public static string Format(ReadOnlySpan<Label> labels)
+    {
+        if (labels.IsEmpty)
+        {
+            return "{}";
+        }
+
+        var builder = new StringBuilder(labels.Length * 24);
+        builder.Append('{');
+        for (var i = 0; i < labels.Length; i++)
+        {
+            if (i > 0)
+            {
+                builder.Append(", ");
+            }
+
+            builder.Append(labels[i].Name).Append("=\"");
+            AppendEscaped(builder, labels[i].Value);
+            builder.Append('"');
+        }
+
+        return builder.Append('}').ToString();
+    }
+
+    /// <summary>Parses <c>{name="value", ...}</c>; on failure <paramref name="error"/> says what and where.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, List<Label> labels, out string? error)
+    {
+        var pos = SkipSpace(text, 0);
+        if (pos >= text.Length || text[pos] != '{')
+        {
+            error = Describe(text, pos, "expected '{'");
+            return false;
+        }
+
+        pos = SkipSpace(text, pos + 1);
+        if (pos < text.Length && text[pos] == '}')
+        {
+            return Finish(text, pos + 1, out error);
+        }
+
+        var value = new StringBuilder();
+        while (true)
+        {
+            var nameStart = pos;
+            while (pos < text.Length && (char.IsAsciiLetterOrDigit(text[pos]) || text[pos] == '_'))
+            {
+                pos++;
+            }
+
+            var name = text[nameStart..pos];
+            if (name.IsEmpty)
+            {
+                error = Describe(text, pos, "expected a label name");
+                return false;
+            }
+
+            if (!Label.IsValidName(name))
+            {
+                error = Describe(text, nameStart, $"invalid label name '{name}'");
+                return false;
+            }
+
+            pos = SkipSpace(text, pos);
+            if (pos >= text.Length || text[pos] != '=')
+            {
+                error = Describe(text, pos, $"expected '=' after label name '{name}'");
+                return false;
+            }
+
+            pos = SkipSpace(text, pos + 1);
+            if (pos >= text.Length || text[pos] != '"')
+            {
+                error = Describe(text, pos, $"expected '\"' to open the value of label '{name}'");
+                return false;
+            }
+
+            pos++;
+            value.Clear();
+            if (!TryReadQuoted(text, ref pos, value, out error))
+            {
+                return false;
+            }
+
+            labels.Add(new Label(name.ToString(), value.ToString()));
+            pos = SkipSpace(text, pos);
+            if (pos >= text.Length)
+            {
+                error = Describe(text, pos, "expected ',' or '}'");
+                return false;
+            }
+
+            if (text[pos] == '}')
+            {
+                return Finish(text, pos + 1, out error);
+            }
+
+            if (text[pos] != ',')
+            {
+                error = Describe(text, pos, "expected ',' or '}'");
+                return false;
+            }
+
+            pos = SkipSpace(text, pos + 1);
+            if (pos < text.Length && text[pos] == '}')
+            {
+                // A trailing comma is accepted, as PromQL's selector parser does.
+                return Finish(text, pos + 1, out error);
+            }
+        }
+    }
+
+    private static bool TryReadQuoted(ReadOnlySpan<char> text, ref int pos, StringBuilder value, out string? error)
+    {
+        while (true)
+        {
+            var rest = text[pos..];
+            var special = rest.IndexOfAny('"', '\\');
+            if (special < 0)
+            {
+                error = Describe(text, text.Length, "unterminated quoted value");
+                return false;
+            }
+
+            value.Append(rest[..special]);
+            pos += special;
+            if (text[pos] == '"')
+            {
+                pos++;
+                error = null;
+                return true;
+            }
+
+            // Backslash escape.
+            var escapeAt = pos;
+            pos++;
+            if (pos >= text.Length)
+            {
+                error = Describe(text, text.Length, "unterminated quoted value");
+                return false;
+            }
+
+            var c = text[pos++];
+            switch (c)
+            {
+                case '\\': value.Append('\\'); break;
+                case '"': value.Append('"'); break;
+                case '\'': value.Append('\''); break;
+                case 'n': value.Append('\n'); break;
+                case 't': value.Append('\t'); break;
+                case 'r': value.Append('\r'); break;
+                case 'a': value.Append('\a'); break;
+                case 'b': value.Append('\b'); break;
+                case 'f': value.Append('\f'); break;
+                case 'v': value.Append('\v'); break;
+                case 'x' or 'u' or 'U':
+                    var digits = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+                    if (pos + digits > text.Length
+                        || !uint.TryParse(text.Slice(pos, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
+                        || (c != 'x' && !Rune.IsValid(code)))
+                    {
+                        error = Describe(text, escapeAt, $"invalid escape sequence '\\{c}'");
+                        return false;
+                    }
+
+                    // \xHH in Go is a raw byte; the only text-safe reading is the code point of that byte.
+                    value.Append(new Rune(code).ToString());
+                    pos += digits;
+                    break;
+                default:
+                    error = Describe(text, escapeAt, $"invalid escape sequence '\\{c}'");
+                    return false;
+            }
+        }
+    }
+
+    private static bool Finish(ReadOnlySpan<char> text, int pos, out string? error)
+    {
+        pos = SkipSpace(text, pos);
+        if (pos != text.Length)
+        {
+            error = Describe(text, pos, "unexpected text after '}'");
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    private static int SkipSpace(ReadOnlySpan<char> text, int pos)
+    {
+        while (pos < text.Length && char.IsWhiteSpace(text[pos]))
+        {
+            pos++;
+        }
+
+        return pos;
+    }
+
+    private static string Describe(ReadOnlySpan<char> text, int pos, string what)
+    {
+        var found = pos >= text.Length ? "end of input" : $"'{text[pos]}'";
+        return $"{what} at position {pos} (found {found})";
+    }
+}

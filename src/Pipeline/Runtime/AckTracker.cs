@@ -1,0 +1,158 @@
+namespace Pipeline.Runtime;
+
+/// <summary>
+/// Tracks the entries one source target (for example one file) has emitted, and tells the source the
+/// highest position it may commit: the position of the last entry such that it and every entry before it
+/// has been acknowledged by every sink. Acknowledgements may arrive in any order and from any thread.
+/// </summary>
+/// <remarks>
+/// Memory is proportional to the entries in flight, which channel capacities and batch sizes bound.
+/// </remarks>
+public sealed class AckTracker
+{
+    private readonly Lock _lock = new();
+    private int[] _remaining = new int[64];
+    private long[] _positions = new long[64];
+    private long _head;
+    private long _next;
+    private long _committed;
+    private List<(long Position, TaskCompletionSource Signal)>? _waiters;
+
+    /// <summary>Creates a tracker.</summary>
+    /// <param name="requiredAcknowledgements">How many sinks must acknowledge each entry (at least 1).</param>
+    /// <param name="startPosition">The committed position before any entry is emitted.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="requiredAcknowledgements"/> is less than 1.</exception>
+    public AckTracker(int requiredAcknowledgements = 1, long startPosition = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(requiredAcknowledgements, 1);
+        RequiredAcknowledgements = requiredAcknowledgements;
+        _committed = startPosition;
+    }
+
+    /// <summary>How many sinks must acknowledge each entry.</summary>
+    public int RequiredAcknowledgements { get; }
+
+    /// <summary>The highest position whose entry, and every earlier one, is fully acknowledged.</summary>
+    public long CommittedPosition
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _committed;
+            }
+        }
+    }
+
+    /// <summary>The number of emitted entries not yet fully acknowledged.</summary>
+    public long InFlight
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _next - _head;
+            }
+        }
+    }
+
+    /// <summary>Registers the next entry of this target.</summary>
+    /// <param name="position">The position to commit once this entry and all before it are acknowledged
+    /// (for a file, the offset just past the line).</param>
+    /// <returns>The token the entry carries.</returns>
+    public AckToken Track(long position)
+    {
+        lock (_lock)
+        {
+            if (_next - _head == _remaining.Length)
+            {
+                Grow();
+            }
+
+            var index = (int)(_next & (_remaining.Length - 1));
+            _remaining[index] = RequiredAcknowledgements;
+            _positions[index] = position;
+            var sequence = _next++;
+            return new AckToken(this, sequence, sequence);
+        }
+    }
+
+    /// <summary>Waits until <see cref="CommittedPosition"/> reaches at least <paramref name="position"/>.</summary>
+    /// <param name="position">The position to wait for.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>A task that completes when the position is committed.</returns>
+    public Task WaitForCommitAsync(long position, CancellationToken cancellationToken = default)
+    {
+        TaskCompletionSource signal;
+        lock (_lock)
+        {
+            if (_committed >= position)
+            {
+                return Task.CompletedTask;
+            }
+
+            signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            (_waiters ??= []).Add((position, signal));
+        }
+
+        return signal.Task.WaitAsync(cancellationToken);
+    }
+
+    internal void Acknowledge(long first, long last, int count)
+    {
+        List<TaskCompletionSource>? release = null;
+        lock (_lock)
+        {
+            var mask = _remaining.Length - 1;
+            for (var sequence = Math.Max(first, _head); sequence <= last && sequence < _next; sequence++)
+            {
+                ref var remaining = ref _remaining[(int)(sequence & mask)];
+                remaining = count >= remaining ? 0 : remaining - count;
+            }
+
+            var advanced = false;
+            while (_head < _next && _remaining[(int)(_head & mask)] == 0)
+            {
+                _committed = _positions[(int)(_head & mask)];
+                _head++;
+                advanced = true;
+            }
+
+            if (advanced && _waiters is { Count: > 0 } waiters)
+            {
+                for (var i = waiters.Count - 1; i >= 0; i--)
+                {
+                    if (waiters[i].Position <= _committed)
+                    {
+                        (release ??= []).Add(waiters[i].Signal);
+                        waiters.RemoveAt(i);
+                    }
+                }
+            }
+        }
+
+        if (release is not null)
+        {
+            foreach (var signal in release)
+            {
+                signal.TrySetResult();
+            }
+        }
+    }
+
+    private void Grow()
+    {
+        var size = _remaining.Length * 2;
+        var remaining = new int[size];
+        var positions = new long[size];
+        var oldMask = _remaining.Length - 1;
+        for (var sequence = _head; sequence < _next; sequence++)
+        {
+            remaining[(int)(sequence & (size - 1))] = _remaining[(int)(sequence & oldMask)];
+            positions[(int)(sequence & (size - 1))] = _positions[(int)(sequence & oldMask)];
+        }
+
+        _remaining = remaining;
+        _positions = positions;
+    }
+}
