@@ -59,12 +59,20 @@ public sealed class LabelSetTests
         Assert.Equal(expected, set["a"]);
     }
 
-    [Fact(Skip = "bug (Go compatibility): LabelText.TryReadQuoted decodes each \\xHH as the code point U+00HH, but Go's strconv.Unquote (used by Promtail/Loki/logcli) treats \\xHH as a raw byte, so the UTF-8 sequence \\xc3\\xa9 is 'é' in Go and 'Ã©' here (src/Pipeline/Model/LabelText.cs, case 'x' or 'u' or 'U': value.Append(new Rune(code)))")]
+    [Fact]
     public void Parse_HexEscapedUtf8Bytes_DecodeLikeGo()
     {
         var set = LabelSet.Parse("{a=\"caf\\xc3\\xa9\"}");
 
         Assert.Equal("café", set["a"]);
+    }
+
+    [Fact]
+    public void Parse_HexEscapedInvalidUtf8_BecomesReplacementCharacter()
+    {
+        var set = LabelSet.Parse("{a=\"x\\xffy\"}");
+
+        Assert.Equal("x\uFFFDy", set["a"]);
     }
 
     [Theory]

@@ -167,4 +167,17 @@ public sealed class AckTokenTests
 
         Assert.Equal(30, tracker.CommittedPosition);
     }
+
+    [Fact]
+    public void Merge_TokenWithItself_AcknowledgesOnce()
+    {
+        var tracker = new AckTracker(requiredAcknowledgements: 2);
+        var token = tracker.Track(1);
+
+        AckToken.Merge(token, token).Acknowledge();
+
+        Assert.Equal(0, tracker.CommittedPosition);
+        token.Acknowledge();
+        Assert.Equal(1, tracker.CommittedPosition);
+    }
 }
