@@ -9,7 +9,8 @@ namespace Pipeline.Sources.Files;
 /// <param name="Identity">Device and inode.</param>
 /// <param name="Size">Size in bytes.</param>
 /// <param name="Links">Hard link count (0 once an open file is deleted).</param>
-internal readonly record struct FileStatus(FileIdentity Identity, long Size, uint Links);
+/// <param name="ModifiedNs">Last modification time, Unix nanoseconds (0 when unknown).</param>
+internal readonly record struct FileStatus(FileIdentity Identity, long Size, uint Links, long ModifiedNs = 0);
 
 /// <summary>
 /// Device and inode of a file by path or by open handle. .NET has no inode API (<see cref="FileInfo"/> and
@@ -33,6 +34,8 @@ internal static class FileStat
     private const int NlinkOffset = 16;
     private const int InoOffset = 32;
     private const int SizeOffset = 40;
+    private const int MtimeSecOffset = 112;
+    private const int MtimeNsecOffset = 120;
     private const int DevMajorOffset = 136;
     private const int DevMinorOffset = 140;
 
@@ -135,15 +138,17 @@ internal static class FileStat
         var inode = BinaryPrimitives.ReadUInt64LittleEndian(span[InoOffset..]);
         var size = (long)BinaryPrimitives.ReadUInt64LittleEndian(span[SizeOffset..]);
         var links = BinaryPrimitives.ReadUInt32LittleEndian(span[NlinkOffset..]);
+        var modified = (BinaryPrimitives.ReadInt64LittleEndian(span[MtimeSecOffset..]) * 1_000_000_000) + BinaryPrimitives.ReadUInt32LittleEndian(span[MtimeNsecOffset..]);
         if (!BitConverter.IsLittleEndian)
         {
             device = ((ulong)BinaryPrimitives.ReadUInt32BigEndian(span[DevMajorOffset..]) << 32) | BinaryPrimitives.ReadUInt32BigEndian(span[DevMinorOffset..]);
             inode = BinaryPrimitives.ReadUInt64BigEndian(span[InoOffset..]);
             size = (long)BinaryPrimitives.ReadUInt64BigEndian(span[SizeOffset..]);
             links = BinaryPrimitives.ReadUInt32BigEndian(span[NlinkOffset..]);
+            modified = (BinaryPrimitives.ReadInt64BigEndian(span[MtimeSecOffset..]) * 1_000_000_000) + BinaryPrimitives.ReadUInt32BigEndian(span[MtimeNsecOffset..]);
         }
 
-        status = new FileStatus(new FileIdentity(device, inode), size, links);
+        status = new FileStatus(new FileIdentity(device, inode), size, links, modified);
         return true;
     }
 
@@ -159,7 +164,7 @@ internal static class FileStat
                 return false;
             }
 
-            status = new FileStatus(PathIdentity(target.FullName), target.Length, 1);
+            status = new FileStatus(PathIdentity(target.FullName), target.Length, 1, (target.LastWriteTimeUtc - DateTime.UnixEpoch).Ticks * 100);
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
