@@ -316,6 +316,20 @@ public sealed class LogPipeline : IAsyncDisposable
     private async Task WatchAsync(List<Task> tasks)
     {
         await Task.WhenAll(tasks).ConfigureAwait(false);
+        foreach (var spec in _sources)
+        {
+            if (spec.Source.Component is IDrainAware drainAware)
+            {
+                try
+                {
+                    await drainAware.OnDrainedAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Fail(spec.Source.ResolvedName, ex);
+                }
+            }
+        }
         Exception[] failures;
         lock (_failuresLock)
         {

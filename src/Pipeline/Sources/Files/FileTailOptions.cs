@@ -25,8 +25,6 @@ public sealed class FileTailOptions
     /// <summary>Default <see cref="IdleTimeout"/>.</summary>
     public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(5);
 
-    /// <summary>Default <see cref="ShutdownAckWait"/>.</summary>
-    public static readonly TimeSpan DefaultShutdownAckWait = TimeSpan.FromSeconds(5);
 
     /// <summary>Default <see cref="MaxLineBytes"/> (Loki's 256 KB line limit).</summary>
     public const int DefaultMaxLineBytes = LineSplitter.DefaultMaxLineBytes;
@@ -91,9 +89,6 @@ public sealed class FileTailOptions
     /// <summary>The read buffer size of each file's <c>PipeReader</c>. Default 64 KiB.</summary>
     public int ReadBufferSize { get; set; } = DefaultReadBufferSize;
 
-    /// <summary>At shutdown, how long to wait for sinks to acknowledge what was emitted before the final positions write. Default 5 s.</summary>
-    public TimeSpan ShutdownAckWait { get; set; } = DefaultShutdownAckWait;
-
     internal FileTailOptions Validate()
     {
         if (Include.Count == 0)
@@ -115,7 +110,6 @@ public sealed class FileTailOptions
         ThrowIfNotPositive(ScanInterval, nameof(ScanInterval));
         ThrowIfNotPositive(PollInterval, nameof(PollInterval));
         ThrowIfNotPositive(IdleTimeout, nameof(IdleTimeout));
-        ArgumentOutOfRangeException.ThrowIfLessThan(ShutdownAckWait, TimeSpan.Zero, nameof(ShutdownAckWait));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLineBytes, 1, nameof(MaxLineBytes));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxLineBytes, 64 * 1024 * 1024, nameof(MaxLineBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxOpenFiles, 1, nameof(MaxOpenFiles));
@@ -141,7 +135,6 @@ public sealed class FileTailOptions
             IncludeRotated = IncludeRotated,
             UseFileSystemWatcher = UseFileSystemWatcher,
             ReadBufferSize = ReadBufferSize,
-            ShutdownAckWait = ShutdownAckWait,
         };
         foreach (var pattern in Include)
         {

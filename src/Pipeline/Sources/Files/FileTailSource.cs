@@ -23,7 +23,7 @@ namespace Pipeline.Sources.Files;
 /// read and before the truncation exist only in the copy, which is a rotated name and not a target, so they are not
 /// read; with a poll interval of 250 ms that window is the poll interval.</para>
 /// </remarks>
-public sealed class FileTailSource : ILogSource
+public sealed class FileTailSource : ILogSource, IDrainAware
 {
     private const string DroppedTooLong = "line_too_long";
     private const int MaxBytesPerTurn = 4 * 1024 * 1024;
@@ -36,6 +36,7 @@ public sealed class FileTailSource : ILogSource
     private readonly List<(long Round, TaskCompletionSource Signal)> _roundWaiters = [];
     private TaskCompletionSource _poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _roundsStarted;
+    private Run? _finishedRun;
     private volatile bool _scanRequested;
     private int _openHandles;
     private long _truncatedLines;
@@ -132,10 +133,22 @@ public sealed class FileTailSource : ILogSource
             }
 
             run.CloseAll();
-            await run.WaitForAcknowledgementsAsync(_options.ShutdownAckWait).ConfigureAwait(false);
+            run.ReleasePendingChunk();
+
+            // What is acknowledged so far; OnDrainedAsync writes the final positions once the sinks have finished.
             run.SavePositions();
+            _finishedRun = run;
             CompleteRound(long.MaxValue);
         }
+    }
+
+    /// <summary>Writes the final positions: by now every sink has acknowledged (or will never acknowledge) what was read.</summary>
+    /// <param name="cancellationToken">Not used.</param>
+    /// <returns>A completed task.</returns>
+    public Task OnDrainedAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _finishedRun, null)?.SavePositions();
+        return Task.CompletedTask;
     }
 
     private void CompleteRound(long round)
@@ -608,29 +621,10 @@ public sealed class FileTailSource : ILogSource
             }
         }
 
-        public async Task WaitForAcknowledgementsAsync(TimeSpan wait)
+        public void ReleasePendingChunk()
         {
             _chunk?.Release();
             _chunk = null;
-            if (wait <= TimeSpan.Zero)
-            {
-                return;
-            }
-
-            var pending = new List<Task>();
-            foreach (var file in Order)
-            {
-                pending.Add(file.Tracker.WaitForCommitAsync(file.LastEmitted));
-            }
-
-            try
-            {
-                await Task.WhenAll(pending).WaitAsync(wait, _context.TimeProvider).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Whatever is still unacknowledged keeps its position uncommitted: it is read again after a restart.
-            }
         }
 
         public void SavePositions()

@@ -238,7 +238,6 @@ public sealed class FileTailSourceTests : IDisposable
         var file = Path.Combine(_root, "restart.log");
         WriteNumbers(file, 1, 1000);
         var options = Options("*.log");
-        options.ShutdownAckWait = TimeSpan.Zero;
 
         var first = await StartAsync(options, autoAcknowledge: false);
         await first.WaitForCountAsync(1000);
@@ -359,7 +358,6 @@ public sealed class FileTailSourceTests : IDisposable
             UseFileSystemWatcher = false,
             PollInterval = TimeSpan.FromSeconds(1),
             ScanInterval = TimeSpan.FromSeconds(1),
-            ShutdownAckWait = TimeSpan.FromSeconds(5),
         };
         options.Include.Add(Path.Combine(_root, pattern));
         options.Labels["job"] = "agent";
