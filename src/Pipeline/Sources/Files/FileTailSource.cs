@@ -86,9 +86,8 @@ public sealed class FileTailSource : ILogSource, IDrainAware
     {
         ArgumentNullException.ThrowIfNull(context);
         var time = context.TimeProvider;
-        var positions = _options.PositionsPath is null ? null : new PositionsFile(_options.PositionsPath, time, context.Logger);
-        var loaded = positions?.Load() ?? new PositionsFile.LoadResult([], false);
-        var run = new Run(this, context, loaded, positions);
+        var positions = _options.PositionsPath is null ? null : PositionsStore.Acquire(_options.PositionsPath, time, context.Logger);
+        var run = new Run(this, context, positions);
         var watchers = _options.UseFileSystemWatcher ? StartWatchers(run.Discovery, context.Logger) : [];
         var nextScan = DateTimeOffset.MinValue;
         var nextSync = time.GetUtcNow() + _options.SyncPeriod;
@@ -147,7 +146,7 @@ public sealed class FileTailSource : ILogSource, IDrainAware
     /// <returns>A completed task.</returns>
     public Task OnDrainedAsync(CancellationToken cancellationToken)
     {
-        Interlocked.Exchange(ref _finishedRun, null)?.SavePositions();
+        Interlocked.Exchange(ref _finishedRun, null)?.Finish();
         return Task.CompletedTask;
     }
 
@@ -227,21 +226,19 @@ public sealed class FileTailSource : ILogSource, IDrainAware
         private readonly FileTailSource _source;
         private readonly SourceContext _context;
         private readonly FileTailOptions _options;
-        private readonly PositionsFile? _positions;
-        private readonly Dictionary<string, PositionEntry> _unclaimed;
+        private readonly PositionsStore? _positions;
         private readonly bool _positionsWereCorrupt;
         private bool _firstScan = true;
         private readonly List<TailedFile> _inChunk = [];
         private EntryChunk? _chunk;
 
-        public Run(FileTailSource source, SourceContext context, PositionsFile.LoadResult loaded, PositionsFile? positions)
+        public Run(FileTailSource source, SourceContext context, PositionsStore? positions)
         {
             _source = source;
             _context = context;
             _options = source._options;
             _positions = positions;
-            _unclaimed = loaded.Entries;
-            _positionsWereCorrupt = loaded.WasCorrupt;
+            _positionsWereCorrupt = positions?.WasCorrupt ?? false;
             Discovery = new FileDiscovery(_options.Include, _options.Exclude, _options.IncludeRotated, source._staticLabels, context.Logger);
         }
 
@@ -304,7 +301,7 @@ public sealed class FileTailSource : ILogSource, IDrainAware
         private long StartPosition(TailedFile file, DiscoveredFile discovered)
         {
             var size = discovered.Size;
-            if (_unclaimed.Remove(discovered.Path, out var stored))
+            if (_positions is not null && _positions.TryClaim(discovered.Path, out var stored))
             {
                 if (!stored.Identity.IsKnown)
                 {
@@ -621,6 +618,13 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             }
         }
 
+        /// <summary>Writes the final positions and gives up the shared positions file.</summary>
+        public void Finish()
+        {
+            SavePositions();
+            _positions?.Release();
+        }
+
         public void ReleasePendingChunk()
         {
             _chunk?.Release();
@@ -634,24 +638,16 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 return;
             }
 
-            var entries = new Dictionary<string, PositionEntry>(StringComparer.Ordinal);
-            foreach (var (path, entry) in _unclaimed)
-            {
-                if (File.Exists(path))
-                {
-                    entries[path] = entry;
-                }
-            }
-
+            var owned = new List<PositionEntry>(Order.Count);
             foreach (var file in Order)
             {
                 if (!file.Finishing)
                 {
-                    entries[file.Path] = new PositionEntry(file.Path, file.Tracker.CommittedPosition, file.Identity, file.Fingerprint);
+                    owned.Add(new PositionEntry(file.Path, file.Tracker.CommittedPosition, file.Identity, file.Fingerprint));
                 }
             }
 
-            _positions.Save(entries.Values);
+            _positions.Save(this, owned);
         }
 
         private void Release(TailedFile file, string reason)

@@ -233,6 +233,34 @@ public sealed class FileTailSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Positions_SharedFileOfTwoSources_KeepsBothSourcesProgress()
+    {
+        var app = Path.Combine(_root, "app.log");
+        var web = Path.Combine(_root, "web.txt");
+        WriteNumbers(app, 1, 3);
+        WriteNumbers(web, 1, 5);
+        var appSource = new FileTailSource(Options("*.log"));
+        var webSource = new FileTailSource(Options("*.txt"));
+        var sink = new CollectingSink();
+        var pipeline = LogPipeline.Create(new PipelineOptions { TimeProvider = _time })
+            .From(appSource, "app").From(webSource, "web").To(sink).Build();
+        await pipeline.StartAsync();
+        var arrived = sink.WaitForCountAsync(8, s_timeout);
+        while (!arrived.IsCompleted)
+        {
+            await appSource.PollAsync();
+            await webSource.PollAsync();
+        }
+
+        await pipeline.StopAsync();
+        await pipeline.Completion.WaitAsync(s_timeout);
+
+        var positions = File.ReadAllText(PositionsPath);
+        Assert.Contains($"\"{app}\": \"{new FileInfo(app).Length}\"", positions);
+        Assert.Contains($"\"{web}\": \"{new FileInfo(web).Length}\"", positions);
+    }
+
+    [Fact]
     public async Task Restart_LastBatchUnacked_EveryNumberArrivesDuplicatesOnlyFromUnacked()
     {
         var file = Path.Combine(_root, "restart.log");
