@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Pipeline.Aggregator.Index;
 
 /// <summary>How a <see cref="LabelMatcher"/> compares.</summary>
-public enum MatchType
+public enum LabelMatchType
 {
     /// <summary><c>name="value"</c></summary>
     Equal,
@@ -31,14 +31,14 @@ public sealed class LabelMatcher
     /// <param name="name">The label name.</param>
     /// <param name="value">The value or regular expression.</param>
     /// <exception cref="ArgumentException">The regular expression does not parse; the message says why.</exception>
-    public LabelMatcher(MatchType type, string name, string value)
+    public LabelMatcher(LabelMatchType type, string name, string value)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
         Type = type;
         Name = name;
         Value = value;
-        if (type is MatchType.Regex or MatchType.NotRegex)
+        if (type is LabelMatchType.Regex or LabelMatchType.NotRegex)
         {
             try
             {
@@ -52,7 +52,7 @@ public sealed class LabelMatcher
     }
 
     /// <summary>How to compare.</summary>
-    public MatchType Type { get; }
+    public LabelMatchType Type { get; }
 
     /// <summary>The label name.</summary>
     public string Name { get; }
@@ -64,7 +64,7 @@ public sealed class LabelMatcher
     /// <param name="name">The label name.</param>
     /// <param name="value">The value.</param>
     /// <returns>The matcher.</returns>
-    public static LabelMatcher Equal(string name, string value) => new(MatchType.Equal, name, value);
+    public static LabelMatcher Equal(string name, string value) => new(LabelMatchType.Equal, name, value);
 
     /// <summary>Whether a label value (<see langword="null"/> when absent) matches.</summary>
     /// <param name="value">The value, or <see langword="null"/>.</param>
@@ -74,9 +74,9 @@ public sealed class LabelMatcher
         value ??= string.Empty;
         return Type switch
         {
-            MatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
-            MatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
-            MatchType.Regex => _regex!.IsMatch(value),
+            LabelMatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
+            LabelMatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
+            LabelMatchType.Regex => _regex!.IsMatch(value),
             _ => !_regex!.IsMatch(value),
         };
     }
@@ -86,9 +86,9 @@ public sealed class LabelMatcher
     {
         var op = Type switch
         {
-            MatchType.Equal => "=",
-            MatchType.NotEqual => "!=",
-            MatchType.Regex => "=~",
+            LabelMatchType.Equal => "=",
+            LabelMatchType.NotEqual => "!=",
+            LabelMatchType.Regex => "=~",
             _ => "!~",
         };
         var escaped = Value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);

@@ -300,7 +300,7 @@ internal sealed partial class TenantIndex : IDisposable
             foreach (var matcher in matchers)
             {
                 // The narrowest equality posting list bounds the scan.
-                if (matcher.Type == MatchType.Equal && matcher.Value.Length > 0)
+                if (matcher.Type == LabelMatchType.Equal && matcher.Value.Length > 0)
                 {
                     if (!_postings.TryGetValue(matcher.Name, out var values) || !values.TryGetValue(matcher.Value, out var streams))
                     {
