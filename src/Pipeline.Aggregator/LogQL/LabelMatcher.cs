@@ -25,7 +25,8 @@ public sealed class LabelMatcher
         Value = value;
         if (type is LabelMatchType.Regex or LabelMatchType.NotRegex)
         {
-            _regex = RegexCache.Create("^(?:" + value + ")$", nameof(value));
+            // \z rather than $: .NET's $ also matches before a final newline.
+            _regex = RegexCache.Create("^(?:" + value + ")\\z", nameof(value));
         }
     }
 

@@ -122,6 +122,12 @@ internal sealed class LabelsBuilder
             return _base;
         }
 
+        // Details without an error (the error was dropped or filtered away) are not shown.
+        if (!HasError && Has(ErrorDetailsLabel))
+        {
+            Delete(ErrorDetailsLabel);
+        }
+
         _builder.Reset(_base);
         foreach (var (name, value) in _changes)
         {

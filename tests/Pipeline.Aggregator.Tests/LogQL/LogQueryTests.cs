@@ -100,6 +100,7 @@ public sealed class LogQueryTests
         Assert.Equal(4, dropped.Count);
         Assert.DoesNotContain(dropped, l => l.Contains("__error", StringComparison.Ordinal));
         Assert.Single(Logs("{pod=\"p2\"} | json | __error__=\"JSONParserErr\""));
+        Assert.DoesNotContain(Logs("{pod=\"p2\"} | json | drop __error__"), l => l.Contains("__error", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -55,6 +55,7 @@ public sealed class MetricQueryTests
     [InlineData("sum(sum_over_time({pod=\"p1\"} | logfmt | unwrap status [1m]))", 60, "{}=2008")]
     [InlineData("sum_over_time({pod=\"p1\"} | logfmt level, status | unwrap status | level=\"error\" [1m])", 60, "{app=\"x\", level=\"error\", namespace=\"a\", pod=\"p1\"}=1003")]
     [InlineData("sum_over_time({pod=\"p1\"} | logfmt level, status | unwrap level | __error__=\"\" [1m])", 60, "")]
+    [InlineData("sum by (level) (count_over_time({pod=\"p2\"} | json | drop __error__ [1m]))", 60, "{level=\"debug\"}=1; {level=\"error\"}=1; {level=\"info\"}=1; {}=1")]
     [InlineData("sum by (pod) (count_over_time({app=\"x\"}[1m]))", 60, "{pod=\"p1\"}=6; {pod=\"p2\"}=4")]
     [InlineData("sum(count_over_time({app=\"x\"}[1m])) by (pod)", 60, "{pod=\"p1\"}=6; {pod=\"p2\"}=4")]
     [InlineData("sum without (pod) (count_over_time({app=\"x\"}[1m]))", 60, "{app=\"x\", namespace=\"a\"}=10")]

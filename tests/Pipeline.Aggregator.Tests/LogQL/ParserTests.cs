@@ -120,6 +120,7 @@ public sealed class ParserTests
         Assert.True(matchers[1].Matches("web-1"));
         Assert.False(matchers[1].Matches("xweb-1"));
         Assert.False(matchers[1].Matches("web-1\nx"));
+        Assert.False(matchers[1].Matches("web-1\n"));
     }
 
     [Fact]
