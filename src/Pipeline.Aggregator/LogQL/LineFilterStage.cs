@@ -13,6 +13,7 @@ internal sealed class LineFilterStage
     private static readonly SearchValues<char> s_metaCharacters = SearchValues.Create(@"\.+*?()|[]{}^$#");
 
     private readonly byte[][] _needles;
+    private string[]? _textNeedles;
     private readonly Regex[] _regexes;
     private readonly bool _negate;
 
@@ -87,10 +88,12 @@ internal sealed class LineFilterStage
     public bool Matches(string line)
     {
         var found = false;
-        foreach (var needle in _needles)
+
+        // Rewritten lines are text: compare with the needles decoded once.
+        _textNeedles ??= Array.ConvertAll(_needles, static n => Encoding.UTF8.GetString(n));
+        foreach (var needle in _textNeedles)
         {
-            // Needles are UTF-8; compare on the decoded form for rewritten lines.
-            if (line.Contains(Encoding.UTF8.GetString(needle), StringComparison.Ordinal))
+            if (line.Contains(needle, StringComparison.Ordinal))
             {
                 found = true;
                 break;

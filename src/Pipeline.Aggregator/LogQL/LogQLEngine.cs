@@ -233,6 +233,7 @@ public sealed class LogQLEngine
             foreach (var stream in ctx.Store.SelectStreams(ctx.Tenant, selector.Matchers, startNs, endNs))
             {
                 ctx.Statistics.StreamsSelected++;
+                ctx.CancellationToken.ThrowIfCancellationRequested();
                 var cursor = new LogCursor(ctx, pipeline.ForStream(stream.Labels),
                     ctx.Store.ReadEntries(ctx.Tenant, stream, startNs, endNs, direction).GetEnumerator(), index++);
                 cursors.Add(cursor);
