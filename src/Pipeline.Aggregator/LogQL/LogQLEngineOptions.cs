@@ -1,0 +1,35 @@
+namespace Pipeline.Aggregator.LogQL;
+
+/// <summary>Limits of the LogQL engine (defaults as Loki's).</summary>
+public sealed class LogQLEngineOptions
+{
+    /// <summary>Default of <see cref="MaxSeries"/> (Loki's <c>max_query_series</c>).</summary>
+    public const int DefaultMaxSeries = 500;
+
+    /// <summary>Default of <see cref="MaxEntriesLimit"/> (Loki's <c>max_entries_limit_per_query</c>).</summary>
+    public const int DefaultMaxEntriesLimit = 5000;
+
+    /// <summary>Default of <see cref="MaxPoints"/> (Loki's 11,000 points per series).</summary>
+    public const int DefaultMaxPoints = 11_000;
+
+    /// <summary>Default of <see cref="MaxIntermediateSeries"/>.</summary>
+    public const int DefaultMaxIntermediateSeries = 20_000;
+
+    /// <summary>The default time-out (Loki's <c>query_timeout</c>).</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(1);
+
+    /// <summary>The most series a metric query may return.</summary>
+    public int MaxSeries { get; init; } = DefaultMaxSeries;
+
+    /// <summary>The largest <c>limit</c> a log query may ask for.</summary>
+    public int MaxEntriesLimit { get; init; } = DefaultMaxEntriesLimit;
+
+    /// <summary>The most steps (points per series) a range query may have.</summary>
+    public int MaxPoints { get; init; } = DefaultMaxPoints;
+
+    /// <summary>The most series a range aggregation may hold before vector aggregation reduces them (bounds memory).</summary>
+    public int MaxIntermediateSeries { get; init; } = DefaultMaxIntermediateSeries;
+
+    /// <summary>How long one query may run.</summary>
+    public TimeSpan Timeout { get; init; } = DefaultTimeout;
+}

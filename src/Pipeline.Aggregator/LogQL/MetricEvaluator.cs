@@ -1,0 +1,641 @@
+using Pipeline.Model;
+
+namespace Pipeline.Aggregator.LogQL;
+
+/// <summary>One series over the steps of a query: a value and a presence flag per step.</summary>
+internal sealed class StepSeries(LabelSet labels, int steps)
+{
+    public LabelSet Labels { get; set; } = labels;
+
+    public double[] Values { get; } = new double[steps];
+
+    public bool[] Present { get; } = new bool[steps];
+}
+
+/// <summary>Series over the steps of a query; a scalar is one label-less series present at every step.</summary>
+internal sealed class StepMatrix(bool isScalar, List<StepSeries> series)
+{
+    public bool IsScalar { get; } = isScalar;
+
+    public List<StepSeries> Series { get; } = series;
+}
+
+/// <summary>
+/// Evaluates metric expressions at steps <c>start + k*step</c>. Range aggregations read each selected stream once, forward,
+/// and add every sample to the windows <c>(t - range, t]</c> that contain it, so memory is series x steps, not data size.
+/// </summary>
+internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long stepNs, int steps)
+{
+    public StepMatrix Evaluate(SampleExpr expr)
+    {
+        ctx.CancellationToken.ThrowIfCancellationRequested();
+        return expr switch
+        {
+            LiteralExpr literal => Scalar(literal.Value),
+            VectorLiteralExpr vector => Constant(vector.Value, isScalar: false),
+            RangeAggregationExpr range => EvaluateRange(range),
+            VectorAggregationExpr vector => EvaluateVectorAggregation(vector),
+            BinaryExpr binary => EvaluateBinary(binary),
+            _ => throw new NotSupportedException($"expression {expr} is not supported"),
+        };
+    }
+
+    private StepMatrix Scalar(double value) => Constant(value, isScalar: true);
+
+    private StepMatrix Constant(double value, bool isScalar)
+    {
+        var series = new StepSeries(LabelSet.Empty, steps);
+        Array.Fill(series.Values, value);
+        Array.Fill(series.Present, true);
+        return new StepMatrix(isScalar, [series]);
+    }
+
+    private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
+
+    private StepMatrix EvaluateRange(RangeAggregationExpr expr)
+    {
+        var range = expr.Range;
+        var offset = range.OffsetNs;
+        var endNs = startNs + (steps - 1) * stepNs;
+
+        // Windows are (t - offset - range, t - offset]; the store range is [from, to).
+        var fromNs = startNs - offset - range.RangeNs + 1;
+        var toNs = endNs - offset + 1;
+        var pipeline = new CompiledPipeline(range.Selector.Stages);
+        var op = expr.Op;
+        var additive = op is "count_over_time" or "rate" or "bytes_over_time" or "bytes_rate" or "absent_over_time" && range.Unwrap is null;
+        var accumulators = new Dictionary<LabelSet, RangeAccumulator>();
+        var unwrap = range.Unwrap;
+        var grouping = expr.Grouping;
+        var keyBuilder = new LabelSetBuilder();
+
+        foreach (var stream in ctx.Store.SelectStreams(ctx.Tenant, range.Selector.Matchers, fromNs, toNs))
+        {
+            ctx.Statistics.StreamsSelected++;
+            ctx.CancellationToken.ThrowIfCancellationRequested();
+            var processor = pipeline.ForStream(stream.Labels);
+            RangeAccumulator? streamAccumulator = null;
+            foreach (var entry in ctx.Store.ReadEntries(ctx.Tenant, stream, fromNs, toNs, Direction.Forward))
+            {
+                ctx.Count(entry);
+                if (!processor.Process(entry))
+                {
+                    continue;
+                }
+
+                double value;
+                var labels = processor.Labels;
+                if (unwrap is null)
+                {
+                    value = op is "bytes_over_time" or "bytes_rate"
+                        ? processor.Line.Rewritten ? System.Text.Encoding.UTF8.GetByteCount(processor.Line.Text) : entry.Line.Length
+                        : 1;
+                }
+                else
+                {
+                    var text = labels.Get(unwrap.Label);
+                    if (string.IsNullOrEmpty(text))
+                    {
+                        continue;
+                    }
+
+                    if (!TryConvert(text, unwrap.Conversion, out value, out var error))
+                    {
+                        labels.SetError(LogStage.SampleExtractionError, error);
+                    }
+
+                    var keep = true;
+                    foreach (var filter in unwrap.PostFilters)
+                    {
+                        if (!LabelFilterStage.Evaluate(filter, labels))
+                        {
+                            keep = false;
+                            break;
+                        }
+                    }
+
+                    if (!keep)
+                    {
+                        continue;
+                    }
+
+                    if (grouping is null || grouping.Without)
+                    {
+                        labels.Delete(unwrap.Label);
+                    }
+                }
+
+                RangeAccumulator accumulator;
+                if (streamAccumulator is not null)
+                {
+                    accumulator = streamAccumulator;
+                }
+                else
+                {
+                    if (labels.HasError)
+                    {
+                        throw PipelineError(labels);
+                    }
+
+                    var key = Group(labels.Build(), grouping, keyBuilder);
+                    if (!accumulators.TryGetValue(key, out accumulator!))
+                    {
+                        if (accumulators.Count >= ctx.Options.MaxIntermediateSeries)
+                        {
+                            throw new LogQLLimitException($"maximum of series ({ctx.Options.MaxIntermediateSeries}) reached for a single range aggregation");
+                        }
+
+                        accumulator = new RangeAccumulator(key, steps, additive, op == "quantile_over_time");
+                        accumulators[key] = accumulator;
+                    }
+
+                    // Without per-entry label changes every entry of this stream lands in the same series.
+                    if (!pipeline.HasStages && unwrap is null && entry.StructuredMetadata is null)
+                    {
+                        streamAccumulator = accumulator;
+                    }
+                }
+
+                var shifted = entry.Timestamp + offset - startNs;
+                var kLo = Math.Max(0, CeilDiv(shifted, stepNs));
+                var kHi = Math.Min(steps - 1, CeilDiv(shifted + range.RangeNs, stepNs) - 1);
+                if (kLo <= kHi)
+                {
+                    accumulator.Add((int)kLo, (int)kHi, entry.Timestamp, value);
+                }
+            }
+        }
+
+        if (op == "absent_over_time")
+        {
+            return Absent(range, accumulators.Values);
+        }
+
+        List<StepSeries> result = new(accumulators.Count);
+        var rangeSeconds = range.RangeNs / 1e9;
+        foreach (var accumulator in accumulators.Values)
+        {
+            result.Add(accumulator.Finish(op, rangeSeconds, expr.Parameter ?? 0));
+        }
+
+        return new StepMatrix(false, result);
+    }
+
+    private StepMatrix Absent(LogRangeExpr range, IEnumerable<RangeAccumulator> accumulators)
+    {
+        var present = new bool[steps];
+        foreach (var accumulator in accumulators)
+        {
+            var series = accumulator.Finish("count_over_time", 1, 0);
+            for (var k = 0; k < steps; k++)
+            {
+                present[k] |= series.Present[k];
+            }
+        }
+
+        // Like Prometheus: the labels of the selector's equality matchers, unless a name repeats.
+        var builder = new LabelSetBuilder();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var duplicates = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var matcher in range.Selector.Matchers)
+        {
+            if (!seen.Add(matcher.Name))
+            {
+                duplicates.Add(matcher.Name);
+            }
+        }
+
+        foreach (var matcher in range.Selector.Matchers)
+        {
+            if (matcher.Type == LabelMatchType.Equal && !duplicates.Contains(matcher.Name))
+            {
+                builder.Set(matcher.Name, matcher.Value);
+            }
+        }
+
+        var absent = new StepSeries(builder.Build(), steps);
+        for (var k = 0; k < steps; k++)
+        {
+            if (!present[k])
+            {
+                absent.Values[k] = 1;
+                absent.Present[k] = true;
+            }
+        }
+
+        return new StepMatrix(false, [absent]);
+    }
+
+    private static LogQLLimitException PipelineError(LabelsBuilder labels)
+    {
+        var error = labels.Get(LabelsBuilder.ErrorLabel);
+        return new LogQLLimitException(
+            $"pipeline error: '{error}' for series: '{labels.Build()}'.\n" +
+            $"Use a label filter to intentionally skip this error. (e.g | __error__!=\"{error}\").\n" +
+            "To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n" +
+            "The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )");
+    }
+
+    private static bool TryConvert(string text, string? conversion, out double value, out string? error)
+    {
+        switch (conversion)
+        {
+            case "duration" or "duration_seconds":
+                return LabelFilterStage.TryConvert(text, NumericKind.Duration, out value, out error);
+            case "bytes":
+                return LabelFilterStage.TryConvert(text, NumericKind.Bytes, out value, out error);
+            default:
+                return LabelFilterStage.TryConvert(text, NumericKind.Number, out value, out error);
+        }
+    }
+
+    private static LabelSet Group(LabelSet labels, Grouping? grouping, LabelSetBuilder builder)
+    {
+        if (grouping is null)
+        {
+            return labels;
+        }
+
+        if (grouping.Without)
+        {
+            builder.Reset(labels);
+            foreach (var name in grouping.Labels)
+            {
+                builder.Remove(name);
+            }
+
+            return builder.Build();
+        }
+
+        builder.Reset(LabelSet.Empty);
+        foreach (var name in grouping.Labels)
+        {
+            var value = labels[name];
+            if (value is not null)
+            {
+                builder.Set(name, value);
+            }
+        }
+
+        return builder.Build();
+    }
+
+    private StepMatrix EvaluateVectorAggregation(VectorAggregationExpr expr)
+    {
+        var inner = Evaluate(expr.Inner);
+        var builder = new LabelSetBuilder();
+        var groups = new Dictionary<LabelSet, List<StepSeries>>();
+        foreach (var series in inner.Series)
+        {
+            var key = expr.Grouping is null ? LabelSet.Empty : Group(series.Labels, expr.Grouping, builder);
+            if (!groups.TryGetValue(key, out var members))
+            {
+                members = [];
+                groups[key] = members;
+            }
+
+            members.Add(series);
+        }
+
+        if (expr.Op is "topk" or "bottomk")
+        {
+            return TopK(expr.Op == "topk", (int)expr.Parameter!.Value, groups.Values);
+        }
+
+        List<StepSeries> result = new(groups.Count);
+        foreach (var (key, members) in groups)
+        {
+            var output = new StepSeries(key, steps);
+            for (var k = 0; k < steps; k++)
+            {
+                double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity, mean = 0, m2 = 0;
+                var count = 0;
+                foreach (var series in members)
+                {
+                    if (!series.Present[k])
+                    {
+                        continue;
+                    }
+
+                    var v = series.Values[k];
+                    count++;
+                    sum += v;
+                    min = Math.Min(min, v);
+                    max = Math.Max(max, v);
+                    var delta = v - mean;
+                    mean += delta / count;
+                    m2 += delta * (v - mean);
+                }
+
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                output.Present[k] = true;
+                output.Values[k] = expr.Op switch
+                {
+                    "sum" => sum,
+                    "avg" => sum / count,
+                    "min" => min,
+                    "max" => max,
+                    "count" => count,
+                    "stddev" => Math.Sqrt(m2 / count),
+                    "stdvar" => m2 / count,
+                    _ => throw new NotSupportedException(expr.Op),
+                };
+            }
+
+            result.Add(output);
+        }
+
+        return new StepMatrix(false, result);
+    }
+
+    private StepMatrix TopK(bool top, int k, IEnumerable<List<StepSeries>> groups)
+    {
+        var outputs = new Dictionary<StepSeries, StepSeries>();
+        var candidates = new List<(double Value, StepSeries Series)>();
+        foreach (var members in groups)
+        {
+            for (var step = 0; step < steps; step++)
+            {
+                candidates.Clear();
+                foreach (var series in members)
+                {
+                    if (series.Present[step])
+                    {
+                        candidates.Add((series.Values[step], series));
+                    }
+                }
+
+                // Largest first for topk, smallest first for bottomk; ties by labels for a stable answer.
+                candidates.Sort((a, b) =>
+                {
+                    var c = top ? b.Value.CompareTo(a.Value) : a.Value.CompareTo(b.Value);
+                    return c != 0 ? c : string.CompareOrdinal(a.Series.Labels.ToString(), b.Series.Labels.ToString());
+                });
+                for (var i = 0; i < Math.Min(k, candidates.Count); i++)
+                {
+                    var source = candidates[i].Series;
+                    if (!outputs.TryGetValue(source, out var output))
+                    {
+                        output = new StepSeries(source.Labels, steps);
+                        outputs[source] = output;
+                    }
+
+                    output.Present[step] = true;
+                    output.Values[step] = candidates[i].Value;
+                }
+            }
+        }
+
+        return new StepMatrix(false, [.. outputs.Values]);
+    }
+
+    private StepMatrix EvaluateBinary(BinaryExpr expr)
+    {
+        var left = Evaluate(expr.Left);
+        var right = Evaluate(expr.Right);
+        if (left.IsScalar && right.IsScalar)
+        {
+            var output = new StepSeries(LabelSet.Empty, steps);
+            for (var k = 0; k < steps; k++)
+            {
+                var (value, keep) = Apply(expr.Op, left.Series[0].Values[k], right.Series[0].Values[k], returnBool: true);
+                output.Values[k] = value;
+                output.Present[k] = keep;
+            }
+
+            return new StepMatrix(true, [output]);
+        }
+
+        if (left.IsScalar || right.IsScalar)
+        {
+            var vector = left.IsScalar ? right : left;
+            var scalar = left.IsScalar ? left.Series[0] : right.Series[0];
+            List<StepSeries> result = new(vector.Series.Count);
+            foreach (var series in vector.Series)
+            {
+                var output = new StepSeries(series.Labels, steps);
+                for (var k = 0; k < steps; k++)
+                {
+                    if (!series.Present[k])
+                    {
+                        continue;
+                    }
+
+                    var (l, r) = left.IsScalar ? (scalar.Values[k], series.Values[k]) : (series.Values[k], scalar.Values[k]);
+                    var (value, keep) = Apply(expr.Op, l, r, expr.ReturnBool);
+                    if (keep)
+                    {
+                        output.Present[k] = true;
+                        output.Values[k] = expr.IsComparison && !expr.ReturnBool ? series.Values[k] : value;
+                    }
+                }
+
+                result.Add(output);
+            }
+
+            return new StepMatrix(false, result);
+        }
+
+        return expr.IsSetOp ? SetOperation(expr, left, right) : VectorVector(expr, left, right);
+    }
+
+    private static LabelSet Signature(LabelSet labels, VectorMatching? matching, LabelSetBuilder builder)
+    {
+        if (matching is null)
+        {
+            return labels;
+        }
+
+        if (matching.On)
+        {
+            builder.Reset(LabelSet.Empty);
+            foreach (var name in matching.Labels)
+            {
+                var value = labels[name];
+                if (value is not null)
+                {
+                    builder.Set(name, value);
+                }
+            }
+
+            return builder.Build();
+        }
+
+        builder.Reset(labels);
+        foreach (var name in matching.Labels)
+        {
+            builder.Remove(name);
+        }
+
+        return builder.Build();
+    }
+
+    private StepMatrix VectorVector(BinaryExpr expr, StepMatrix left, StepMatrix right)
+    {
+        var builder = new LabelSetBuilder();
+        var rightBySignature = new Dictionary<LabelSet, StepSeries>();
+        foreach (var series in right.Series)
+        {
+            var signature = Signature(series.Labels, expr.Matching, builder);
+            if (!rightBySignature.TryAdd(signature, series))
+            {
+                throw new LogQLLimitException($"found duplicate series for the match group {signature} on the right hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side");
+            }
+        }
+
+        var outputs = new Dictionary<LabelSet, StepSeries>();
+        foreach (var series in left.Series)
+        {
+            var signature = Signature(series.Labels, expr.Matching, builder);
+            if (!rightBySignature.TryGetValue(signature, out var other))
+            {
+                continue;
+            }
+
+            var labels = expr.IsComparison && !expr.ReturnBool ? series.Labels : expr.Matching is { On: true } ? signature : Signature(series.Labels, expr.Matching, builder);
+            if (!outputs.TryGetValue(labels, out var output))
+            {
+                output = new StepSeries(labels, steps);
+                outputs[labels] = output;
+            }
+
+            for (var k = 0; k < steps; k++)
+            {
+                if (!series.Present[k] || !other.Present[k])
+                {
+                    continue;
+                }
+
+                if (output.Present[k])
+                {
+                    throw new LogQLLimitException($"multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+                }
+
+                var (value, keep) = Apply(expr.Op, series.Values[k], other.Values[k], expr.ReturnBool);
+                if (keep)
+                {
+                    output.Present[k] = true;
+                    output.Values[k] = expr.IsComparison && !expr.ReturnBool ? series.Values[k] : value;
+                }
+            }
+        }
+
+        return new StepMatrix(false, [.. outputs.Values]);
+    }
+
+    private StepMatrix SetOperation(BinaryExpr expr, StepMatrix left, StepMatrix right)
+    {
+        var builder = new LabelSetBuilder();
+        var rightPresence = new Dictionary<LabelSet, bool[]>();
+        foreach (var series in right.Series)
+        {
+            var signature = Signature(series.Labels, expr.Matching, builder);
+            if (!rightPresence.TryGetValue(signature, out var present))
+            {
+                present = new bool[steps];
+                rightPresence[signature] = present;
+            }
+
+            for (var k = 0; k < steps; k++)
+            {
+                present[k] |= series.Present[k];
+            }
+        }
+
+        List<StepSeries> result = [];
+        var leftPresence = new Dictionary<LabelSet, bool[]>();
+        foreach (var series in left.Series)
+        {
+            var signature = Signature(series.Labels, expr.Matching, builder);
+            rightPresence.TryGetValue(signature, out var other);
+            var output = new StepSeries(series.Labels, steps);
+            for (var k = 0; k < steps; k++)
+            {
+                if (!series.Present[k])
+                {
+                    continue;
+                }
+
+                var inRight = other is not null && other[k];
+                var keep = expr.Op switch
+                {
+                    "and" => inRight,
+                    "unless" => !inRight,
+                    _ => true,
+                };
+                if (keep)
+                {
+                    output.Present[k] = true;
+                    output.Values[k] = series.Values[k];
+                }
+            }
+
+            result.Add(output);
+            if (expr.Op == "or")
+            {
+                if (!leftPresence.TryGetValue(signature, out var present))
+                {
+                    present = new bool[steps];
+                    leftPresence[signature] = present;
+                }
+
+                for (var k = 0; k < steps; k++)
+                {
+                    present[k] |= series.Present[k];
+                }
+            }
+        }
+
+        if (expr.Op == "or")
+        {
+            foreach (var series in right.Series)
+            {
+                var signature = Signature(series.Labels, expr.Matching, builder);
+                leftPresence.TryGetValue(signature, out var present);
+                var output = new StepSeries(series.Labels, steps);
+                for (var k = 0; k < steps; k++)
+                {
+                    if (series.Present[k] && (present is null || !present[k]))
+                    {
+                        output.Present[k] = true;
+                        output.Values[k] = series.Values[k];
+                    }
+                }
+
+                result.Add(output);
+            }
+        }
+
+        return new StepMatrix(false, result);
+    }
+
+    /// <summary>Applies an arithmetic or comparison operator; for a comparison, <c>keep</c> says whether it held (or, with bool, always true and the value is 0/1).</summary>
+    private static (double Value, bool Keep) Apply(string op, double l, double r, bool returnBool)
+    {
+        switch (op)
+        {
+            case "+": return (l + r, true);
+            case "-": return (l - r, true);
+            case "*": return (l * r, true);
+            case "/": return (l / r, true);
+            case "%": return (l % r, true);
+            case "^": return (Math.Pow(l, r), true);
+        }
+
+        var holds = op switch
+        {
+            "==" => l == r,
+            "!=" => l != r,
+            ">" => l > r,
+            ">=" => l >= r,
+            "<" => l < r,
+            "<=" => l <= r,
+            _ => throw new NotSupportedException(op),
+        };
+        return returnBool ? (holds ? 1 : 0, true) : (l, holds);
+    }
+}
