@@ -38,20 +38,8 @@ public sealed class PushRequestBuilder : IDisposable
     /// <summary>The total bytes of the lines added (Loki's measure of ingested volume).</summary>
     public long LineBytes { get; private set; }
 
-    /// <summary>The exact length of the protobuf <see cref="WriteProtobuf(IBufferWriter{byte})"/> writes.</summary>
-    public long ProtobufLength
-    {
-        get
-        {
-            long total = 0;
-            foreach (var stream in _streams)
-            {
-                total += 1 + ProtoWire.VarintLength((ulong)stream.BodyLength) + stream.BodyLength;
-            }
-
-            return total;
-        }
-    }
+    /// <summary>The exact length of the protobuf <see cref="WriteProtobuf(IBufferWriter{byte})"/> writes (kept up to date as entries are added).</summary>
+    public long ProtobufLength { get; private set; }
 
     /// <summary>
     /// An upper bound of how much <see cref="ProtobufLength"/> grows if an entry is added: for batching decisions
@@ -235,6 +223,7 @@ public sealed class PushRequestBuilder : IDisposable
         _byLabels.Clear();
         EntryCount = 0;
         LineBytes = 0;
+        ProtobufLength = 0;
     }
 
     /// <summary>Returns every pooled buffer.</summary>
@@ -259,6 +248,7 @@ public sealed class PushRequestBuilder : IDisposable
         stream.Labels = Encoding.UTF8.GetBytes(labels.ToString());
         _byLabels.Add(labels, stream);
         _streams.Add(stream);
+        ProtobufLength += StreamFieldLength(stream.BodyLength);
         return stream;
     }
 
@@ -280,10 +270,14 @@ public sealed class PushRequestBuilder : IDisposable
             throw new InvalidOperationException($"Encoded {written} bytes for an entry sized {total}.");
         }
 
+        var before = StreamFieldLength(stream.BodyLength);
         stream.Entries.Advance(total);
+        ProtobufLength += StreamFieldLength(stream.BodyLength) - before;
         EntryCount++;
         LineBytes += lineLength;
     }
+
+    private static long StreamFieldLength(int bodyLength) => 1 + ProtoWire.VarintLength((uint)bodyLength) + bodyLength;
 
     private static int PairLength(Label pair) =>
         ProtoWire.OptionalStringFieldLength(Encoding.UTF8.GetByteCount(pair.Name)) + ProtoWire.OptionalStringFieldLength(Encoding.UTF8.GetByteCount(pair.Value));
