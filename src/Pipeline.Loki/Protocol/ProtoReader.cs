@@ -101,6 +101,15 @@ internal ref struct ProtoReader
         }
     }
 
+    /// <summary>Checks a field of stream <paramref name="stream"/>; the message is only built on error (this runs per entry).</summary>
+    public static void ExpectWireType(int actual, int expected, int stream, bool entry, string field, int offset)
+    {
+        if (actual != expected)
+        {
+            ExpectWireType(actual, expected, entry ? $"stream {stream} entry" : $"stream {stream}", field, offset);
+        }
+    }
+
     public static void ExpectWireType(int actual, int expected, string message, string field, int offset)
     {
         if (actual != expected)

@@ -297,20 +297,20 @@ public static class PushRequestDecoder
             switch (field)
             {
                 case 1:
-                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, $"stream {index}", "labels", at);
+                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, index, false, "labels", at);
                     labels = reader.ReadLengthDelimited(out labelsOffset);
                     break;
                 case 2:
-                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, $"stream {index}", "entries", at);
+                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, index, false, "entries", at);
                     var entry = reader.ReadLengthDelimited(out var entryOffset);
                     entries.Add(ParseEntry(buffer, entry, entryOffset, index, metadata));
                     break;
                 case 3:
-                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireVarint, $"stream {index}", "hash", at);
+                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireVarint, index, false, "hash", at);
                     reader.ReadVarint();
                     break;
                 default:
-                    reader.Skip(wireType, field, $"stream {index}");
+                    reader.Skip(wireType, field, "StreamAdapter");
                     break;
             }
         }
@@ -358,16 +358,16 @@ public static class PushRequestDecoder
             switch (field)
             {
                 case 1:
-                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, $"stream {stream} entry", "timestamp", at);
+                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, stream, true, "timestamp", at);
                     var ts = reader.ReadLengthDelimited(out var tsOffset);
                     timestamp = ReadTimestamp(ts, tsOffset);
                     break;
                 case 2:
-                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, $"stream {stream} entry", "line", at);
+                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, stream, true, "line", at);
                     lineLength = reader.ReadLengthDelimited(out lineOffset).Length;
                     break;
                 case 3:
-                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, $"stream {stream} entry", "structuredMetadata", at);
+                    ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, stream, true, "structuredMetadata", at);
                     var pair = reader.ReadLengthDelimited(out var pairOffset);
                     metadata.Add(ParsePair(pair, pairOffset));
                     break;
@@ -545,7 +545,7 @@ public static class PushRequestDecoder
                 if (reader.ValueTextEquals("stream"u8))
                 {
                     Read(ref reader);
-                    labels = ParsePairs(ref reader, $"stream {index} 'stream'");
+                    labels = ParsePairs(ref reader, $"stream {index} 'stream'", index, 0);
                 }
                 else if (reader.ValueTextEquals("values"u8))
                 {
@@ -583,18 +583,18 @@ public static class PushRequestDecoder
 
         private static DecodedEntry ParseValue(ref Utf8JsonReader reader, byte[] arena, ref int arenaUsed, int stream, int index)
         {
-            var where = $"stream {stream} value {index}";
-            Expect(ref reader, JsonTokenType.StartArray, where);
+            // Messages are built only on error: this runs once per entry.
+            ExpectValue(ref reader, JsonTokenType.StartArray, stream, index, string.Empty);
             Read(ref reader);
             if (reader.TokenType == JsonTokenType.Number)
             {
-                throw new PushFormatException($"{where}: the timestamp is a JSON number; it must be a string of Unix nanoseconds");
+                throw new PushFormatException($"{Where(stream, index)}: the timestamp is a JSON number; it must be a string of Unix nanoseconds");
             }
 
-            Expect(ref reader, JsonTokenType.String, $"{where} timestamp");
-            var timestamp = ParseTimestamp(ref reader, where);
+            ExpectValue(ref reader, JsonTokenType.String, stream, index, " timestamp");
+            var timestamp = ParseTimestamp(ref reader, stream, index);
             Read(ref reader);
-            Expect(ref reader, JsonTokenType.String, $"{where} line");
+            ExpectValue(ref reader, JsonTokenType.String, stream, index, " line");
             var written = reader.CopyString(arena.AsSpan(arenaUsed));
             var line = new ReadOnlyMemory<byte>(arena, arenaUsed, written);
             arenaUsed += written;
@@ -603,12 +603,13 @@ public static class PushRequestDecoder
             {
                 if (reader.TokenType != JsonTokenType.Null)
                 {
-                    var pairs = ParsePairs(ref reader, $"{where} structured metadata");
+                    ExpectValue(ref reader, JsonTokenType.StartObject, stream, index, " structured metadata");
+                    var pairs = ParsePairs(ref reader, null, stream, index);
                     foreach (var pair in pairs)
                     {
                         if (pair.Name.Length == 0)
                         {
-                            throw new PushFormatException($"{where}: structured metadata has an empty name");
+                            throw new PushFormatException($"{Where(stream, index)}: structured metadata has an empty name");
                         }
                     }
 
@@ -617,14 +618,24 @@ public static class PushRequestDecoder
 
                 if (Read(ref reader) != JsonTokenType.EndArray)
                 {
-                    throw new PushFormatException($"{where}: expected at most 3 elements [timestamp, line, metadata]");
+                    throw new PushFormatException($"{Where(stream, index)}: expected at most 3 elements [timestamp, line, metadata]");
                 }
             }
 
             return new DecodedEntry(timestamp, line, metadata);
         }
 
-        private static long ParseTimestamp(ref Utf8JsonReader reader, string where)
+        private static string Where(int stream, int index) => $"stream {stream} value {index}";
+
+        private static void ExpectValue(ref Utf8JsonReader reader, JsonTokenType expected, int stream, int index, string what)
+        {
+            if (reader.TokenType != expected)
+            {
+                Expect(ref reader, expected, Where(stream, index) + what);
+            }
+        }
+
+        private static long ParseTimestamp(ref Utf8JsonReader reader, int stream, int index)
         {
             Span<byte> digits = stackalloc byte[32];
             scoped ReadOnlySpan<byte> text;
@@ -632,7 +643,7 @@ public static class PushRequestDecoder
             {
                 if (reader.ValueSpan.Length > 64)
                 {
-                    throw new PushFormatException($"{where}: the timestamp is not an integer of Unix nanoseconds");
+                    throw new PushFormatException($"{Where(stream, index)}: the timestamp is not an integer of Unix nanoseconds");
                 }
 
                 var copied = reader.CopyString(digits);
@@ -646,15 +657,15 @@ public static class PushRequestDecoder
             if (!Utf8Parser.TryParse(text, out long value, out var consumed) || consumed != text.Length)
             {
                 var shown = Encoding.UTF8.GetString(text.Length > 40 ? text[..40] : text);
-                throw new PushFormatException($"{where}: timestamp '{shown}' is not an integer of Unix nanoseconds");
+                throw new PushFormatException($"{Where(stream, index)}: timestamp '{shown}' is not an integer of Unix nanoseconds");
             }
 
             return value;
         }
 
-        private static List<Label> ParsePairs(ref Utf8JsonReader reader, string where)
+        private static List<Label> ParsePairs(ref Utf8JsonReader reader, string? where, int stream, int index)
         {
-            Expect(ref reader, JsonTokenType.StartObject, where);
+            Expect(ref reader, JsonTokenType.StartObject, where ?? string.Empty);
             var pairs = new List<Label>();
             while (Read(ref reader) != JsonTokenType.EndObject)
             {
@@ -662,7 +673,8 @@ public static class PushRequestDecoder
                 Read(ref reader);
                 if (reader.TokenType != JsonTokenType.String)
                 {
-                    throw new PushFormatException($"{where}: the value of '{name}' is {reader.TokenType}, expected a string");
+                    var context = where ?? Where(stream, index) + " structured metadata";
+                    throw new PushFormatException($"{context}: the value of '{name}' is {reader.TokenType}, expected a string");
                 }
 
                 pairs.Add(new Label(name, reader.GetString()!));

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -34,11 +35,18 @@ internal sealed class FakeLoki : IAsyncDisposable
 
     public int Count => Volatile.Read(ref _count);
 
-    public static async Task<FakeLoki> StartAsync(int port = 0)
+    public static async Task<FakeLoki> StartAsync(int port = 0, X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, port));
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, port, listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
         var app = builder.Build();
         var loki = new FakeLoki(app);
         app.MapPost("/loki/api/v1/push", loki.HandleAsync);
