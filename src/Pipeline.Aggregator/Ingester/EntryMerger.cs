@@ -1,0 +1,196 @@
+using Pipeline.Aggregator.Storage;
+
+namespace Pipeline.Aggregator.Ingester;
+
+/// <summary>A block that can be loaded for reading: in memory, in a chunk file, or a copy of a head block.</summary>
+internal abstract class BlockSource
+{
+    protected BlockSource(long minTs, long maxTs)
+    {
+        MinTs = minTs;
+        MaxTs = maxTs;
+    }
+
+    public long MinTs { get; }
+
+    public long MaxTs { get; }
+
+    public abstract BlockEntries? Load();
+}
+
+internal sealed class MemoryBlockSource(CompressedBlock block) : BlockSource(block.MinTs, block.MaxTs)
+{
+    public override BlockEntries Load() => BlockEntries.Parse(block.Decompress(), block.Count);
+}
+
+internal sealed class DecodedBlockSource(BlockEntries entries, long minTs, long maxTs) : BlockSource(minTs, maxTs)
+{
+    public override BlockEntries Load() => entries;
+}
+
+internal sealed class FileBlockSource(string path, long dataOffset, BlockMeta block) : BlockSource(block.MinTs, block.MaxTs)
+{
+    public override BlockEntries? Load()
+    {
+        try
+        {
+            return BlockEntries.Parse(ChunkFile.ReadBlock(path, dataOffset, block), block.Count);
+        }
+        catch (FileNotFoundException)
+        {
+            return null; // Deleted by retention while the query ran.
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>
+/// Merges blocks whose time ranges may overlap (unordered writes) into one ordered sequence of entries. A block is loaded
+/// only when the merge reaches its time range, so memory is bounded by the blocks that overlap in time, not by the query.
+/// Identical (timestamp, line) entries from different blocks are returned once.
+/// </summary>
+internal static class EntryMerger
+{
+    public static IEnumerable<StoredEntry> Merge(List<BlockSource> sources, long from, long to, ReadDirection direction)
+    {
+        var forward = direction == ReadDirection.Forward;
+        if (forward)
+        {
+            sources.Sort(static (a, b) => a.MinTs.CompareTo(b.MinTs));
+        }
+        else
+        {
+            sources.Sort(static (a, b) => b.MaxTs.CompareTo(a.MaxTs));
+        }
+
+        var open = new PriorityQueue<Cursor, Cursor>(forward ? Cursor.ForwardOrder : Cursor.BackwardOrder);
+        var next = 0;
+        var previousTs = 0L;
+        var previousLine = Array.Empty<byte>();
+        var previousLength = -1;
+        while (true)
+        {
+            while (next < sources.Count &&
+                   (open.Count == 0 || (forward ? sources[next].MinTs <= open.Peek().Timestamp : sources[next].MaxTs >= open.Peek().Timestamp)))
+            {
+                var entries = sources[next++].Load();
+                if (entries is not null && entries.Count > 0)
+                {
+                    var cursor = new Cursor(entries, forward, from, to);
+                    if (cursor.Valid)
+                    {
+                        open.Enqueue(cursor, cursor);
+                    }
+                }
+            }
+
+            if (open.Count == 0)
+            {
+                yield break;
+            }
+
+            var current = open.Dequeue();
+            var ts = current.Timestamp;
+            var line = current.Entries.Line(current.Index);
+            if (previousLength < 0 || ts != previousTs || !line.SequenceEqual(previousLine.AsSpan(0, previousLength)))
+            {
+                previousTs = ts;
+                if (previousLine.Length < line.Length)
+                {
+                    previousLine = new byte[Math.Max(line.Length, previousLine.Length * 2)];
+                }
+
+                line.CopyTo(previousLine);
+                previousLength = line.Length;
+                yield return new StoredEntry(
+                    ts,
+                    current.Entries.Data.AsMemory(current.Entries.Offsets[current.Index], current.Entries.Lengths[current.Index]),
+                    current.Entries.Metadata?[current.Index]);
+            }
+
+            if (current.MoveNext())
+            {
+                open.Enqueue(current, current);
+            }
+        }
+    }
+
+    private sealed class Cursor
+    {
+        public static readonly IComparer<Cursor> ForwardOrder = Comparer<Cursor>.Create(static (a, b) => Compare(a, b));
+        public static readonly IComparer<Cursor> BackwardOrder = Comparer<Cursor>.Create(static (a, b) => Compare(b, a));
+
+        private readonly bool _forward;
+        private readonly long _from;
+        private readonly long _to;
+
+        public Cursor(BlockEntries entries, bool forward, long from, long to)
+        {
+            Entries = entries;
+            _forward = forward;
+            _from = from;
+            _to = to;
+            var timestamps = entries.Timestamps;
+            if (forward)
+            {
+                var i = LowerBound(timestamps, from);
+                Index = i;
+                Valid = i < timestamps.Length && timestamps[i] < to;
+            }
+            else
+            {
+                var i = LowerBound(timestamps, to) - 1;
+                Index = i;
+                Valid = i >= 0 && timestamps[i] >= from;
+            }
+        }
+
+        public BlockEntries Entries { get; }
+
+        public int Index { get; private set; }
+
+        public bool Valid { get; }
+
+        public long Timestamp => Entries.Timestamps[Index];
+
+        public bool MoveNext()
+        {
+            Index += _forward ? 1 : -1;
+            if (Index < 0 || Index >= Entries.Count)
+            {
+                return false;
+            }
+
+            var ts = Entries.Timestamps[Index];
+            return _forward ? ts < _to : ts >= _from;
+        }
+
+        private static int Compare(Cursor a, Cursor b)
+        {
+            var c = a.Timestamp.CompareTo(b.Timestamp);
+            return c != 0 ? c : a.Entries.Line(a.Index).SequenceCompareTo(b.Entries.Line(b.Index));
+        }
+
+        private static int LowerBound(long[] timestamps, long value)
+        {
+            int lo = 0, hi = timestamps.Length;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (timestamps[mid] < value)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            return lo;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+using Pipeline.Model;
+
+namespace Pipeline.Aggregator.Storage;
+
+/// <summary>Where a block lies in a chunk file and what it holds.</summary>
+internal readonly record struct BlockMeta(long Offset, int CompressedLength, int UncompressedLength, long MinTs, long MaxTs, int Count, uint Checksum);
+
+/// <summary>The header of a chunk file.</summary>
+internal sealed record ChunkHeader(LabelSet Labels, long MinTs, long MaxTs, int Entries, uint Checksum, IReadOnlyList<BlockMeta> Blocks);
+
+/// <summary>
+/// A flushed chunk on disk: 8 bytes of magic, then the header as one framed record (<see cref="RecordFraming"/>: length and
+/// CRC-32C) holding the stream labels, time range, entry count, a checksum over all block data and the block table, then the
+/// snappy blocks, each with its own CRC-32C. Written to a temporary file, fsynced and renamed, so a chunk file is whole or absent.
+/// </summary>
+internal static class ChunkFile
+{
+    private const byte Version = 1;
+    private const int MaxHeaderSize = 64 << 20;
+
+    private static ReadOnlySpan<byte> Magic => "PLCHUNK\u0001"u8;
+
+    /// <summary>The file name of a chunk: <c>&lt;minTs&gt;-&lt;maxTs&gt;-&lt;checksum&gt;</c> in hex.</summary>
+    public static string FileName(long minTs, long maxTs, uint checksum) =>
+        string.Create(CultureInfo.InvariantCulture, $"{minTs:x16}-{maxTs:x16}-{checksum:x8}.chunk");
+
+    /// <summary>Writes a chunk; returns its header.</summary>
+    public static ChunkHeader Write(string path, LabelSet labels, IReadOnlyList<CompressedBlock> blocks)
+    {
+        long minTs = long.MaxValue, maxTs = long.MinValue, offset = 0;
+        var entries = 0;
+        var metas = new BlockMeta[blocks.Count];
+        var crc = new System.IO.Hashing.Crc32(System.IO.Hashing.Crc32ParameterSet.Crc32C);
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            var block = blocks[i];
+            minTs = Math.Min(minTs, block.MinTs);
+            maxTs = Math.Max(maxTs, block.MaxTs);
+            entries += block.Count;
+            metas[i] = new BlockMeta(offset, block.Data.Length, block.UncompressedLength, block.MinTs, block.MaxTs, block.Count, block.Checksum);
+            offset += block.Data.Length;
+            crc.Append(block.Data);
+        }
+
+        var header = new ChunkHeader(labels, minTs, maxTs, entries, crc.GetCurrentHashAsUInt32(), metas);
+        using var buffer = new ByteBuffer(4096);
+        buffer.WriteBytes(Magic);
+        var frame = RecordFraming.BeginFrame(buffer);
+        EncodeHeader(buffer, header);
+        RecordFraming.EndFrame(buffer, frame);
+
+        var temp = path + ".tmp";
+        using (var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            RandomAccess.Write(handle, buffer.WrittenSpan, 0);
+            long position = buffer.Length;
+            foreach (var block in blocks)
+            {
+                RandomAccess.Write(handle, block.Data, position);
+                position += block.Data.Length;
+            }
+
+            RandomAccess.FlushToDisk(handle);
+        }
+
+        File.Move(temp, path, overwrite: true);
+        return header;
+    }
+
+    /// <summary>Reads and checks a chunk's header; throws <see cref="InvalidDataException"/> when the file is damaged.</summary>
+    public static ChunkHeader ReadHeader(string path, out long dataOffset)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        return ReadHeader(handle, path, out dataOffset);
+    }
+
+    /// <summary>Reads, checks and decompresses one block.</summary>
+    public static byte[] ReadBlock(string path, long dataOffset, BlockMeta block)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        var compressed = new byte[block.CompressedLength];
+        var read = RandomAccess.Read(handle, compressed, dataOffset + block.Offset);
+        if (read != compressed.Length)
+        {
+            throw new InvalidDataException($"chunk {path}: block at {block.Offset} is truncated");
+        }
+
+        if (Checksum.Crc32C(compressed) != block.Checksum)
+        {
+            throw new InvalidDataException($"chunk {path}: block at {block.Offset} fails its checksum");
+        }
+
+        return CompressedBlock.Decompress(compressed, block.UncompressedLength);
+    }
+
+    private static ChunkHeader ReadHeader(SafeFileHandle handle, string path, out long dataOffset)
+    {
+        Span<byte> start = stackalloc byte[16];
+        if (RandomAccess.Read(handle, start, 0) != 16 || !start[..8].SequenceEqual(Magic))
+        {
+            throw new InvalidDataException($"chunk {path}: not a chunk file (bad magic)");
+        }
+
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(start[8..]);
+        var crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(start[12..]);
+        if (length <= 0 || length > MaxHeaderSize)
+        {
+            throw new InvalidDataException($"chunk {path}: impossible header length {length}");
+        }
+
+        var payload = new byte[length];
+        if (RandomAccess.Read(handle, payload, 16) != length || Checksum.Crc32C(payload) != crc)
+        {
+            throw new InvalidDataException($"chunk {path}: header fails its checksum");
+        }
+
+        dataOffset = 16 + length;
+        return DecodeHeader(payload);
+    }
+
+    private static void EncodeHeader(ByteBuffer buffer, ChunkHeader header)
+    {
+        buffer.WriteByte(Version);
+        buffer.WriteVarint((ulong)header.Labels.Count);
+        foreach (var label in header.Labels)
+        {
+            buffer.WriteString(label.Name);
+            buffer.WriteString(label.Value);
+        }
+
+        buffer.WriteInt64(header.MinTs);
+        buffer.WriteInt64(header.MaxTs);
+        buffer.WriteVarint((ulong)header.Entries);
+        buffer.WriteUInt32(header.Checksum);
+        buffer.WriteVarint((ulong)header.Blocks.Count);
+        foreach (var block in header.Blocks)
+        {
+            buffer.WriteInt64(block.Offset);
+            buffer.WriteVarint((ulong)block.CompressedLength);
+            buffer.WriteVarint((ulong)block.UncompressedLength);
+            buffer.WriteInt64(block.MinTs);
+            buffer.WriteInt64(block.MaxTs);
+            buffer.WriteVarint((ulong)block.Count);
+            buffer.WriteUInt32(block.Checksum);
+        }
+    }
+
+    private static ChunkHeader DecodeHeader(ReadOnlySpan<byte> payload)
+    {
+        var reader = new SpanReader(payload);
+        var version = reader.ReadByte();
+        if (version != Version)
+        {
+            throw new InvalidDataException($"unknown chunk version {version}");
+        }
+
+        var labels = ReadLabels(ref reader);
+        var minTs = reader.ReadInt64();
+        var maxTs = reader.ReadInt64();
+        var entries = (int)reader.ReadVarint();
+        var checksum = reader.ReadUInt32();
+        var count = reader.ReadLength();
+        var blocks = new BlockMeta[count];
+        for (var i = 0; i < count; i++)
+        {
+            blocks[i] = new BlockMeta(
+                reader.ReadInt64(),
+                (int)reader.ReadVarint(),
+                (int)reader.ReadVarint(),
+                reader.ReadInt64(),
+                reader.ReadInt64(),
+                (int)reader.ReadVarint(),
+                reader.ReadUInt32());
+        }
+
+        return new ChunkHeader(labels, minTs, maxTs, entries, checksum, blocks);
+    }
+
+    internal static LabelSet ReadLabels(ref SpanReader reader)
+    {
+        var count = reader.ReadLength();
+        var labels = new Label[count];
+        for (var i = 0; i < count; i++)
+        {
+            labels[i] = new Label(reader.ReadString(), reader.ReadString());
+        }
+
+        return LabelSet.TryCreate(labels, out var set, out var error) ? set : throw new InvalidDataException($"invalid labels: {error}");
+    }
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Pipeline.Aggregator.Storage;
+
+/// <summary>
+/// Tenant ID rules of Loki (dskit's <c>ValidTenantID</c>): at most 150 characters of <c>[a-zA-Z0-9!-_.*'()]</c>,
+/// and neither <c>.</c> nor <c>..</c>. Because of these rules a tenant ID is always a single, safe folder name.
+/// </summary>
+public static class TenantId
+{
+    /// <summary>The maximum length of a tenant ID.</summary>
+    public const int MaxLength = 150;
+
+    /// <summary>Checks a tenant ID.</summary>
+    /// <param name="tenant">The tenant ID.</param>
+    /// <param name="error">What is wrong, when not valid.</param>
+    /// <returns>Whether the tenant ID is valid.</returns>
+    public static bool IsValid([NotNullWhen(true)] string? tenant, [NotNullWhen(false)] out string? error)
+    {
+        if (string.IsNullOrEmpty(tenant))
+        {
+            error = "no org id";
+            return false;
+        }
+
+        if (tenant.Length > MaxLength)
+        {
+            error = $"tenant ID is too long: max {MaxLength} characters";
+            return false;
+        }
+
+        if (tenant is "." or "..")
+        {
+            error = "tenant ID is '.' or '..'";
+            return false;
+        }
+
+        foreach (var c in tenant)
+        {
+            if (!IsSupported(c))
+            {
+                error = $"tenant ID '{tenant}' contains unsupported character '{c}'";
+                return false;
+            }
+        }
+
+        error = null;
+        return true;
+    }
+
+    /// <summary>Throws when a tenant ID is not valid.</summary>
+    /// <param name="tenant">The tenant ID.</param>
+    /// <exception cref="ArgumentException">The tenant ID is empty, too long, <c>.</c>/<c>..</c>, or has an unsupported character.</exception>
+    public static void Validate(string? tenant)
+    {
+        if (!IsValid(tenant, out var error))
+        {
+            throw new ArgumentException(error, nameof(tenant));
+        }
+    }
+
+    private static bool IsSupported(char c) =>
+        char.IsAsciiLetterOrDigit(c) || c is '!' or '-' or '_' or '.' or '*' or '\'' or '(' or ')';
+}

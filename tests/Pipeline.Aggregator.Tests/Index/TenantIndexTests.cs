@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Aggregator.Index;
+using Pipeline.Aggregator.Storage;
+using static Pipeline.Aggregator.Tests.TestData;
+
+namespace Pipeline.Aggregator.Tests.Index;
+
+public class TenantIndexTests
+{
+    [Fact]
+    public void Index_PersistedAndReloaded_TornTailCut()
+    {
+        using var dir = new TempDir();
+        using (var index = TenantIndex.Open(dir.Path, NullLogger.Instance))
+        {
+            index.Add(Labels("api"), new ChunkRef(10, 20, 5, 100, 0xabc), 7);
+            index.Add(Labels("api"), new ChunkRef(1, 9, 3, 80, 0xdef), 9);
+            index.Add(Labels("web"), new ChunkRef(30, 40, 1, 50, 0x123), 11);
+            index.Sync();
+        }
+
+        var log = Path.Combine(dir.Path, "index", "index.log");
+        using (var stream = new FileStream(log, FileMode.Open))
+        {
+            stream.SetLength(stream.Length - 2); // The "web" record is torn.
+        }
+
+        using var reloaded = TenantIndex.Open(dir.Path, NullLogger.Instance);
+        Assert.Equal(1, reloaded.StreamCount);
+        Assert.Equal(9, reloaded.FlushedThrough(Labels("api")));
+        Assert.Equal([1L, 10], reloaded.Chunks(Labels("api"), long.MinValue, long.MaxValue).Select(c => c.MinTs));
+        Assert.Single(reloaded.Chunks(Labels("api"), 15, 16));
+        var selected = new HashSet<Pipeline.Model.LabelSet>();
+        reloaded.Select([LabelMatcher.Equal("app", "web")], long.MinValue, long.MaxValue, selected);
+        Assert.Empty(selected);
+    }
+
+    [Theory]
+    [InlineData(LabelMatchType.Equal, "app", "api", true)]
+    [InlineData(LabelMatchType.Equal, "missing", "", true)]
+    [InlineData(LabelMatchType.NotEqual, "app", "api", false)]
+    [InlineData(LabelMatchType.Regex, "app", "a.*", true)]
+    [InlineData(LabelMatchType.Regex, "app", "p", false)]
+    [InlineData(LabelMatchType.NotRegex, "app", "web|db", true)]
+    [InlineData(LabelMatchType.Regex, "missing", ".*", true)]
+    public void Matcher_PrometheusSemantics(LabelMatchType type, string name, string value, bool matches)
+    {
+        Assert.Equal(matches, TenantIndex.Matches(Labels("api"), [new LabelMatcher(type, name, value)]));
+    }
+
+    [Fact]
+    public void Matcher_InvalidRegex_SaysWhich()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new LabelMatcher(LabelMatchType.Regex, "app", "(unclosed"));
+        Assert.Contains("(unclosed", error.Message, StringComparison.Ordinal);
+    }
+}

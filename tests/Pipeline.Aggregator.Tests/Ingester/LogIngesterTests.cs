@@ -1,0 +1,253 @@
+using Pipeline.Aggregator.Index;
+using Pipeline.Aggregator.Ingester;
+using static Pipeline.Aggregator.Tests.TestData;
+
+namespace Pipeline.Aggregator.Tests.Ingester;
+
+public class LogIngesterTests
+{
+    private const long Second = 1_000_000_000;
+
+    [Fact]
+    public async Task Append_ThenRead_ReturnsEntriesInOrderBothDirections()
+    {
+        using var dir = new TempDir();
+        await using var ingester = LogIngester.Open(Options(dir.Path), Clock());
+        var labels = Labels("api");
+        var t = StartNs;
+        var result = await ingester.AppendAsync("t1", Push(labels, Entry(t + 2, "c"), Entry(t, "a"), Entry(t + 1, "b")));
+        Assert.Equal(3, result.Accepted);
+        Assert.Empty(result.Rejections);
+
+        Assert.Equal(["a", "b", "c"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
+        Assert.Equal(["c", "b", "a"], ReadAll(ingester, "t1", labels, ReadDirection.Backward).Select(e => e.Line));
+        Assert.Equal(["b"], ReadAll(ingester, "t1", labels, from: t + 1, to: t + 2).Select(e => e.Line));
+    }
+
+    [Fact]
+    public async Task OutOfOrder_WithinWindowAccepted_OlderRejectedWithLokiMessage()
+    {
+        using var dir = new TempDir();
+        await using var ingester = LogIngester.Open(Options(dir.Path), Clock());
+        var labels = Labels("api");
+        var t = StartNs;
+        await ingester.AppendAsync("t1", Push(labels, Entry(t, "newest")));
+        var result = await ingester.AppendAsync("t1", Push(
+            labels,
+            Entry(t - (59 * 60 * Second), "59 minutes behind"),
+            Entry(t - (61 * 60 * Second), "61 minutes behind"),
+            Entry(t - (3600 * Second), "exactly one hour behind")));
+
+        Assert.Equal(2, result.Accepted);
+        var rejection = Assert.Single(result.Rejections);
+        Assert.Equal(0, rejection.StreamIndex);
+        Assert.Equal(1, rejection.EntryIndex);
+        Assert.Equal(RejectionReason.TooFarBehind, rejection.Reason);
+        Assert.Equal(
+            "entry too far behind, entry timestamp is: 2026-11-26T08:59:00Z, oldest acceptable timestamp is: 2026-11-26T09:00:00Z",
+            rejection.Message);
+        Assert.Equal(3, ReadAll(ingester, "t1", labels).Count);
+
+        // Other streams have their own window.
+        var other = await ingester.AppendAsync("t1", Push(Labels("web"), Entry(t - (5 * 3600 * Second), "old but first")));
+        Assert.Equal(1, other.Accepted);
+    }
+
+    [Fact]
+    public async Task Duplicates_SameStreamTimestampAndLine_StoredOnce_EvenAcrossFlushAndRestart()
+    {
+        using var dir = new TempDir();
+        var labels = Labels("api");
+        var t = StartNs;
+        await using (var ingester = LogIngester.Open(Options(dir.Path), Clock()))
+        {
+            var first = await ingester.AppendAsync("t1", Push(labels, Entry(t, "same"), Entry(t, "same"), Entry(t, "other line"), Entry(t + 1, "same")));
+            Assert.Equal(3, first.Accepted);
+            Assert.Equal(1, first.Duplicates);
+
+            var retry = await ingester.AppendAsync("t1", Push(labels, Entry(t, "same")));
+            Assert.Equal(0, retry.Accepted);
+            Assert.Equal(1, retry.Duplicates);
+
+            await ingester.FlushAsync(all: true);
+            await ingester.AppendAsync("t1", Push(labels, Entry(t, "same"))); // Retried after the flush: in memory again.
+            Assert.Equal(["other line", "same", "same"], ReadAll(ingester, "t1", labels).Select(e => e.Line).Order());
+        }
+
+        await using var reopened = LogIngester.Open(Options(dir.Path), Clock());
+        Assert.Equal(3, ReadAll(reopened, "t1", labels).Count);
+    }
+
+    [Fact]
+    public async Task UncleanStop_ReplaysWal_NothingAcknowledgedIsLost()
+    {
+        using var dir = new TempDir();
+        var labels = Labels("api");
+        var t = StartNs;
+        var ingester = LogIngester.Open(Options(dir.Path), Clock());
+        for (var i = 0; i < 100; i++)
+        {
+            await ingester.AppendAsync(i % 2 == 0 ? "t1" : "t2", Push(labels, Entry(t + i, "line " + i)));
+        }
+
+        ingester.Abandon(); // No flush, no clean close.
+
+        await using var reopened = LogIngester.Open(Options(dir.Path), Clock());
+        Assert.True(reopened.Replay.IsClean);
+        Assert.Equal(100, reopened.Replay.Records);
+        Assert.Equal(50, ReadAll(reopened, "t1", labels).Count);
+        Assert.Equal(50, ReadAll(reopened, "t2", labels).Count);
+        Assert.Equal("line 99", ReadAll(reopened, "t2", labels)[^1].Line);
+    }
+
+    [Fact]
+    public async Task Replay_AfterFlush_SkipsFlushedEntries_AndCheckpointDeletesSegments()
+    {
+        using var dir = new TempDir();
+        var labels = Labels("api");
+        var t = StartNs;
+        var ingester = LogIngester.Open(Options(dir.Path, o => new IngesterOptions { DataDirectory = o.DataDirectory, RunBackgroundLoops = false, WalSegmentSize = 4096 }), Clock());
+        for (var i = 0; i < 20; i++)
+        {
+            await ingester.AppendAsync("t1", Push(labels, Entry(t + i, "before flush " + i + new string('x', 500))));
+        }
+
+        var segmentsBefore = ingester.Wal.SegmentCount;
+        Assert.Equal(1, await ingester.FlushAsync(all: true));
+        Assert.True(ingester.Wal.SegmentCount < segmentsBefore, "flushed segments are deleted");
+        await ingester.AppendAsync("t1", Push(labels, Entry(t + 100, "after flush")));
+        ingester.Abandon();
+
+        await using var reopened = LogIngester.Open(Options(dir.Path), Clock());
+        var lines = ReadAll(reopened, "t1", labels);
+        Assert.Equal(21, lines.Count);
+        Assert.Equal("after flush", lines[^1].Line);
+    }
+
+    [Fact]
+    public async Task Chunks_FlushedOnIdleAndAge_WithFakeClock_ReadBackFromDisk()
+    {
+        using var dir = new TempDir();
+        var clock = Clock();
+        await using var ingester = LogIngester.Open(Options(dir.Path), clock);
+        var idle = Labels("idle");
+        var busy = Labels("busy");
+        await ingester.AppendAsync("t1", [Stream(idle, Entry(StartNs, "idle line")), Stream(busy, Entry(StartNs, "busy 0"))]);
+
+        clock.Advance(TimeSpan.FromMinutes(29));
+        Assert.Equal(0, await ingester.FlushAsync());
+        await ingester.AppendAsync("t1", Push(busy, Entry(StartNs + 1, "busy 1")));
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await ingester.FlushAsync()); // idle: 30 minutes without appends
+
+        for (var minute = 0; minute < 90; minute += 20)
+        {
+            clock.Advance(TimeSpan.FromMinutes(20));
+            await ingester.AppendAsync("t1", Push(busy, Entry(StartNs + 2 + minute, "busy " + minute)));
+        }
+
+        Assert.Equal(1, await ingester.FlushAsync()); // age: 2 hours since the chunk was created
+
+        var chunkFiles = Directory.GetFiles(Path.Combine(dir.Path, "tenants", "t1", "chunks"), "*.chunk", SearchOption.AllDirectories);
+        Assert.Equal(2, chunkFiles.Length);
+        Assert.Equal(0, ingester.MemoryBytes);
+        Assert.Equal(["idle line"], ReadAll(ingester, "t1", idle).Select(e => e.Line));
+        Assert.Equal(7, ReadAll(ingester, "t1", busy).Count);
+    }
+
+    [Fact]
+    public async Task ChunksAndBlocks_CutBySize_ReadBackAcrossManyBlocks()
+    {
+        using var dir = new TempDir();
+        var options = new IngesterOptions { DataDirectory = dir.Path, RunBackgroundLoops = false, BlockSize = 4096, TargetChunkSize = 16 * 1024 };
+        await using var ingester = LogIngester.Open(options, Clock());
+        var labels = Labels("api");
+        var random = new Random(5);
+        var expected = new List<long>();
+        for (var batch = 0; batch < 40; batch++)
+        {
+            var entries = new IngestEntry[50];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                // Out of order inside a 10 s window: blocks overlap in time.
+                var ts = StartNs + ((batch * 50) + i) * Second / 10 + random.Next(0, 10) * Second;
+                expected.Add(ts);
+                entries[i] = Entry(ts, $"pod line {batch}/{i} {Guid.NewGuid()}");
+            }
+
+            await ingester.AppendAsync("t1", Push(labels, entries));
+        }
+
+        Assert.True(await ingester.FlushAsync() > 1, "several full chunks were cut");
+        var forward = ReadAll(ingester, "t1", labels);
+        expected.Sort();
+        Assert.Equal(expected, forward.Select(e => e.Ts));
+        var backward = ReadAll(ingester, "t1", labels, ReadDirection.Backward);
+        Assert.Equal(forward.AsEnumerable().Reverse(), backward);
+    }
+
+    [Fact]
+    public async Task MemoryLimit_Passed_FlushesLargestChunks()
+    {
+        using var dir = new TempDir();
+        var options = new IngesterOptions { DataDirectory = dir.Path, RunBackgroundLoops = false, MemoryLimitBytes = 256 * 1024 };
+        await using var ingester = LogIngester.Open(options, Clock());
+        var line = new string('m', 1000);
+        for (var i = 0; i < 400; i++)
+        {
+            await ingester.AppendAsync("t1", Push(Labels("app" + (i % 4)), Entry(StartNs + i, line + i)));
+        }
+
+        Assert.True(ingester.MemoryBytes > options.MemoryLimitBytes);
+        Assert.True(await ingester.FlushAsync() > 0);
+        Assert.True(ingester.MemoryBytes <= options.MemoryLimitBytes / 2, $"memory {ingester.MemoryBytes} after the flush");
+        Assert.Equal(100, ReadAll(ingester, "t1", Labels("app0")).Count);
+    }
+
+    [Fact]
+    public async Task MemoryLimit_BackgroundLoop_FlushesWithoutBeingAsked()
+    {
+        using var dir = new TempDir();
+        var options = new IngesterOptions { DataDirectory = dir.Path, MemoryLimitBytes = 128 * 1024 };
+        await using var ingester = LogIngester.Open(options, Clock());
+        var line = new string('m', 1000);
+        for (var i = 0; i < 200; i++)
+        {
+            await ingester.AppendAsync("t1", Push(Labels("api"), Entry(StartNs + i, line + i)));
+        }
+
+        await WaitUntil(() => ingester.MemoryBytes <= options.MemoryLimitBytes, "the background flush");
+        Assert.Equal(200, ReadAll(ingester, "t1", Labels("api")).Count);
+    }
+
+    [Fact]
+    public async Task SelectStreams_MatchesMemoryAndFlushed_AndIndexSurvivesRestart()
+    {
+        using var dir = new TempDir();
+        var t = StartNs;
+        await using (var ingester = LogIngester.Open(Options(dir.Path), Clock()))
+        {
+            await ingester.AppendAsync("t1", [
+                Stream(Labels("api", "prod"), Entry(t, "1")),
+                Stream(Labels("web", "prod"), Entry(t, "2")),
+                Stream(Labels("api", "dev"), Entry(t + (10 * Second), "3"))]);
+            await ingester.FlushAsync(all: true);
+            await ingester.AppendAsync("t1", Push(Labels("db", "prod"), Entry(t, "4")));
+
+            Assert.Equal(
+                ["{app=\"api\", namespace=\"prod\"}", "{app=\"db\", namespace=\"prod\"}", "{app=\"web\", namespace=\"prod\"}"],
+                ingester.SelectStreams("t1", [LabelMatcher.Equal("namespace", "prod")]).Select(l => l.ToString()));
+            Assert.Equal(3, ingester.SelectStreams("t1", [new LabelMatcher(LabelMatchType.Regex, "app", "api|db")]).Count);
+            Assert.Equal(3, ingester.SelectStreams("t1", [new LabelMatcher(LabelMatchType.NotEqual, "app", "web")]).Count);
+            Assert.Single(ingester.SelectStreams("t1", [new LabelMatcher(LabelMatchType.NotRegex, "namespace", "pro.*")]));
+            Assert.Single(ingester.SelectStreams("t1", [LabelMatcher.Equal("app", "api")], t + Second, t + (20 * Second)));
+            Assert.Empty(ingester.SelectStreams("t1", [LabelMatcher.Equal("app", "nope")]));
+            Assert.Equal(["app", "namespace"], ingester.LabelNames("t1"));
+            Assert.Equal(["api", "db", "web"], ingester.LabelValues("t1", "app"));
+        }
+
+        await using var reopened = LogIngester.Open(Options(dir.Path), Clock());
+        Assert.Equal(4, reopened.SelectStreams("t1", [new LabelMatcher(LabelMatchType.Regex, "app", ".+")]).Count);
+        Assert.Equal(["1"], ReadAll(reopened, "t1", Labels("api", "prod")).Select(e => e.Line));
+    }
+}
