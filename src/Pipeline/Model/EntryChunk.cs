@@ -116,5 +116,8 @@ public sealed class EntryChunk
         Count = write;
     }
 
+    /// <summary>Empties the chunk without releasing it (its entries are reused by the next <see cref="Add"/>).</summary>
+    internal void Clear() => Count = 0;
+
     internal void ResetForRent() => _references = 1;
 }

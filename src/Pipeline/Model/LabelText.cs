@@ -190,17 +190,25 @@ internal static class LabelText
                 case 'b': value.Append('\b'); break;
                 case 'f': value.Append('\f'); break;
                 case 'v': value.Append('\v'); break;
-                case 'x' or 'u' or 'U':
-                    var digits = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+                case 'x':
+                    // Go reads \xHH as a raw byte: a run of them is UTF-8 (invalid bytes become U+FFFD).
+                    if (!TryReadHexBytes(text, ref pos, value))
+                    {
+                        error = Describe(text, escapeAt, "invalid escape sequence '\\x'");
+                        return false;
+                    }
+
+                    break;
+                case 'u' or 'U':
+                    var digits = c == 'u' ? 4 : 8;
                     if (pos + digits > text.Length
                         || !uint.TryParse(text.Slice(pos, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
-                        || (c != 'x' && !Rune.IsValid(code)))
+                        || !Rune.IsValid(code))
                     {
                         error = Describe(text, escapeAt, $"invalid escape sequence '\\{c}'");
                         return false;
                     }
 
-                    // \xHH in Go is a raw byte; the only text-safe reading is the code point of that byte.
                     value.Append(new Rune(code).ToString());
                     pos += digits;
                     break;
@@ -208,6 +216,38 @@ internal static class LabelText
                     error = Describe(text, escapeAt, $"invalid escape sequence '\\{c}'");
                     return false;
             }
+        }
+    }
+
+    /// <summary>Reads the two hex digits after a <c>\x</c> at <paramref name="pos"/>, plus any <c>\xHH</c> that follow, as UTF-8.</summary>
+    private static bool TryReadHexBytes(ReadOnlySpan<char> text, ref int pos, StringBuilder value)
+    {
+        Span<byte> bytes = stackalloc byte[64];
+        var count = 0;
+        while (true)
+        {
+            if (pos + 2 > text.Length
+                || !byte.TryParse(text.Slice(pos, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var b))
+            {
+                return false;
+            }
+
+            if (count == bytes.Length)
+            {
+                value.Append(Encoding.UTF8.GetString(bytes[..count]));
+                count = 0;
+            }
+
+            bytes[count++] = b;
+            pos += 2;
+            if (pos + 3 < text.Length && text[pos] == '\\' && text[pos + 1] == 'x')
+            {
+                pos += 2;
+                continue;
+            }
+
+            value.Append(Encoding.UTF8.GetString(bytes[..count]));
+            return true;
         }
     }
 

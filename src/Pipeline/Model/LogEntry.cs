@@ -187,15 +187,8 @@ public sealed class LogEntry
             _line = [];
         }
 
-        if (Metadata.Count > 0)
-        {
-            Metadata.Clear();
-        }
-
-        if (Extracted.Count > 0)
-        {
-            Extracted.Clear();
-        }
+        Metadata.Clear();
+        Extracted.Clear();
     }
 
     private static byte[] RentLine(int length) => ArrayPool<byte>.Shared.Rent(Math.Max(length, MinimumLineBuffer));

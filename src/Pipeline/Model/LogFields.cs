@@ -148,6 +148,11 @@ public sealed class LogFields
     /// <summary>Removes every field, keeping the storage for reuse.</summary>
     public void Clear()
     {
+        if (Count == 0 && _arenaUsed == 0)
+        {
+            return;
+        }
+
         Array.Clear(_names, 0, Count);
         Count = 0;
         _arenaUsed = 0;

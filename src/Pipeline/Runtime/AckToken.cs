@@ -53,7 +53,7 @@ public readonly struct AckToken : IEquatable<AckToken>
             return second;
         }
 
-        if (second.IsNone)
+        if (second.IsNone || first == second)
         {
             return first;
         }

@@ -95,7 +95,30 @@ public sealed class AckTracker
             (_waiters ??= []).Add((position, signal));
         }
 
-        return signal.Task.WaitAsync(cancellationToken);
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return signal.Task;
+        }
+
+        return WaitCancellableAsync(signal, cancellationToken);
+    }
+
+    private async Task WaitCancellableAsync(TaskCompletionSource signal, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await signal.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // A source that waits with a time-out again and again must not pile up abandoned waiters.
+            lock (_lock)
+            {
+                _waiters?.RemoveAll(w => ReferenceEquals(w.Signal, signal));
+            }
+
+            throw;
+        }
     }
 
     internal void Acknowledge(long first, long last, int count)

@@ -1,0 +1,41 @@
+using System.Threading.Channels;
+using Pipeline.Model;
+using Pipeline.Runtime;
+
+namespace Pipeline.Testing;
+
+/// <summary>
+/// A sink that definitively rejects every entry (as an endpoint answering 400 would): each is acknowledged, so
+/// its source moves on, and counted as dropped with <see cref="Reason"/>.
+/// </summary>
+public sealed class RejectingSink : ILogSink
+{
+    /// <summary>Creates the sink.</summary>
+    /// <param name="reason">The drop reason recorded.</param>
+    public RejectingSink(string reason = "rejected") => Reason = reason;
+
+    /// <summary>The drop reason recorded.</summary>
+    public string Reason { get; }
+
+    /// <summary>How many entries were rejected.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    private long _rejected;
+
+    /// <inheritdoc/>
+    public async Task RunAsync(ChannelReader<EntryChunk> input, ComponentContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(context);
+        while (await input.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (input.TryRead(out var chunk))
+            {
+                chunk.AcknowledgeAll();
+                context.Metrics.AddDropped(chunk.Count, Reason);
+                Interlocked.Add(ref _rejected, chunk.Count);
+                chunk.Release();
+            }
+        }
+    }
+}
