@@ -19,6 +19,14 @@ public sealed class RegexStage : ILogStage, IContextAware
     private readonly string? _source;
     private readonly Utf16Scratch _scratch = new();
 
+    // With a source (typically the filename, constant per stream), the same input gives the same groups: remember the
+    // last input and its group values, and skip the regex (and its match allocation) while the input repeats.
+    private byte[] _lastInput = [];
+    private int _lastInputLength = -1;
+    private byte[] _lastValues = [];
+    private int[] _lastOffsets = [];
+    private bool _lastMatched;
+
     /// <summary>Creates the stage.</summary>
     /// <param name="options">The options.</param>
     /// <exception cref="StageOptionsException">The expression is missing, invalid, or has no named group.</exception>
@@ -81,7 +89,25 @@ public sealed class RegexStage : ILogStage, IContextAware
             return StageResult.Keep;
         }
 
+        if (_source is not null && input.Length == _lastInputLength && input.SequenceEqual(_lastInput.AsSpan(0, _lastInputLength)))
+        {
+            if (_lastMatched)
+            {
+                for (var i = 0; i < _groups.Length; i++)
+                {
+                    entry.Extracted.Set(_groups[i].Name, _lastValues.AsSpan(_lastOffsets[i], _lastOffsets[i + 1] - _lastOffsets[i]));
+                }
+            }
+
+            return StageResult.Keep;
+        }
+
         _scratch.Load(input);
+        if (_source is not null)
+        {
+            Remember(input);
+        }
+
         var match = _regex.Regex.Match(_scratch.Buffer, 0, _scratch.Length);
         if (!match.Success)
         {
@@ -95,6 +121,57 @@ public sealed class RegexStage : ILogStage, IContextAware
             extracted.Set(name, group.Success ? group.ValueSpan : []);
         }
 
+        if (_source is not null)
+        {
+            RememberGroups(match);
+        }
+
         return StageResult.Keep;
+    }
+
+    private void Remember(ReadOnlySpan<byte> input)
+    {
+        if (_lastInput.Length < input.Length)
+        {
+            _lastInput = new byte[Math.Max(input.Length, 64)];
+        }
+
+        input.CopyTo(_lastInput);
+        _lastInputLength = input.Length;
+        _lastMatched = false;
+    }
+
+    private void RememberGroups(System.Text.RegularExpressions.Match match)
+    {
+        if (_lastOffsets.Length != _groups.Length + 1)
+        {
+            _lastOffsets = new int[_groups.Length + 1];
+        }
+
+        var total = 0;
+        for (var i = 0; i < _groups.Length; i++)
+        {
+            var group = match.Groups[_groups[i].Number];
+            total += group.Success ? System.Text.Encoding.UTF8.GetByteCount(group.ValueSpan) : 0;
+        }
+
+        if (_lastValues.Length < total)
+        {
+            _lastValues = new byte[Math.Max(total, 64)];
+        }
+
+        var offset = 0;
+        for (var i = 0; i < _groups.Length; i++)
+        {
+            _lastOffsets[i] = offset;
+            var group = match.Groups[_groups[i].Number];
+            if (group.Success)
+            {
+                offset += System.Text.Encoding.UTF8.GetBytes(group.ValueSpan, _lastValues.AsSpan(offset));
+            }
+        }
+
+        _lastOffsets[_groups.Length] = offset;
+        _lastMatched = true;
     }
 }

@@ -120,3 +120,46 @@ public class RegexStageTests
         Assert.Equal(dotnet, GoRegex.Translate(re2));
     }
 }
+
+public class RegexStageSourceCacheTests
+{
+    [Fact]
+    public void Process_RepeatedSource_SameResultsAndNoAllocation()
+    {
+        var stage = new RegexStage(new RegexStageOptions { Expression = "^/pods/(?P<ns>[^_]+)_(?P<pod>[^/]+)?/", Source = "f" });
+        var entry = new Pipeline.Model.LogEntry();
+        void Run(string value)
+        {
+            entry.Extracted.Clear();
+            entry.Extracted.Set("f", value);
+            stage.Process(entry);
+        }
+
+        Run("/pods/prod_api/");
+        Run("/pods/prod_api/");
+        Assert.Equal("prod", entry.Extracted.Get("ns"));
+        Assert.Equal("api", entry.Extracted.Get("pod"));
+
+        Run("/pods/dev_/");
+        Run("/pods/dev_/");
+        Assert.Equal("dev", entry.Extracted.Get("ns"));
+        Assert.Equal("", entry.Extracted.Get("pod"));
+
+        Run("no match");
+        Run("no match");
+        Assert.Null(entry.Extracted.Get("ns"));
+
+        Run("/pods/é_ü/");
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            entry.Extracted.Clear();
+            entry.Extracted.Set("f", "/pods/é_ü/"u8);
+            stage.Process(entry);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal("é", entry.Extracted.Get("ns"));
+        Assert.Equal("ü", entry.Extracted.Get("pod"));
+    }
+}
