@@ -7,8 +7,9 @@ namespace Pipeline.Stages.Parsing;
 /// <summary>
 /// Promtail's <c>cri</c> stage: parses container runtime (containerd, CRI-O) lines
 /// <c>&lt;RFC3339Nano time&gt; &lt;stdout|stderr&gt; &lt;P|F&gt; &lt;content&gt;</c>. The time becomes the entry's
-/// timestamp (nanoseconds), the stream becomes the <c>stream</c> label, the content becomes the line, and
-/// <c>time</c>, <c>stream</c>, <c>flags</c> and <c>content</c> are extracted. Partial (<c>P</c>) pieces are joined with
+/// timestamp (nanoseconds), the stream becomes the <c>stream</c> label and the extracted <c>stream</c>, and the
+/// content becomes the line (with <see cref="CriParserOptions.ExtractAllFields"/>, <c>time</c>, <c>flags</c> and
+/// <c>content</c> are extracted too, as in Promtail). Partial (<c>P</c>) pieces are joined with
 /// the final piece of the same stream into one entry, as Grafana Alloy does.
 /// </summary>
 /// <remarks>
@@ -32,6 +33,7 @@ public sealed class CriParser : ILogStage
 
     private readonly PartialJoiner _joiner;
     private readonly StreamLabelCache _labels = new();
+    private readonly bool _extractAll;
 
     /// <summary>Creates the stage.</summary>
     /// <param name="options">The options; <see langword="null"/> for defaults.</param>
@@ -55,6 +57,7 @@ public sealed class CriParser : ILogStage
         }
 
         Options = options;
+        _extractAll = options.ExtractAllFields;
         _joiner = new PartialJoiner(
             options.MaxPartialLines == 0 ? CriParserOptions.DefaultMaxPartialLines : options.MaxPartialLines,
             options.MaxPartialLineSize,
@@ -121,11 +124,14 @@ public sealed class CriParser : ILogStage
         }
 
         var extracted = entry.Extracted;
-        extracted.Set(TimeField, time);
         extracted.Set(StreamField, stderr ? "stderr"u8 : "stdout"u8);
-        extracted.Set(FlagsField, flags);
         var contentOffset = timeEnd + 1 + 7 + contentStart;
-        extracted.Set(ContentField, line[contentOffset..]);
+        if (_extractAll)
+        {
+            extracted.Set(TimeField, time);
+            extracted.Set(FlagsField, flags);
+            extracted.Set(ContentField, line[contentOffset..]);
+        }
 
         // Tags are ':'-separated; the first says partial (P) or full (F).
         var partial = flags[0] == 'P' && (flags.Length == 1 || flags[1] == ':');

@@ -20,7 +20,7 @@ public class CriParserTests
     [InlineData("2024-02-30T03:04:05Z stdout F bad day", "bad day", "stdout", 42L, "F")]
     public void Process_CriLine_ParsesFields(string line, string content, string stream, long timestamp, string flags)
     {
-        var stage = new CriParser();
+        var stage = new CriParser(new CriParserOptions { ExtractAllFields = true });
         var entry = StageTest.Entry(line, StageTest.Labels("{job=\"a\"}"), timestamp: 42);
 
         var result = stage.Process(entry);
@@ -34,6 +34,17 @@ public class CriParserTests
         Assert.Equal(flags, entry.Extracted.Get("flags"));
         Assert.Equal(content, entry.Extracted.Get("content"));
         Assert.Equal(line.Split(' ')[0], entry.Extracted.Get("time"));
+    }
+
+    [Fact]
+    public void Process_Default_ExtractsOnlyStream()
+    {
+        var entry = StageTest.Entry("2024-01-02T03:04:05Z stderr F x");
+
+        new CriParser().Process(entry);
+
+        Assert.Equal(1, entry.Extracted.Count);
+        Assert.Equal("stderr", entry.Extracted.Get("stream"));
     }
 
     [Theory]
