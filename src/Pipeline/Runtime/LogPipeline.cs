@@ -19,6 +19,9 @@ namespace Pipeline.Runtime;
 /// </remarks>
 public sealed class LogPipeline : IAsyncDisposable
 {
+    /// <summary>The logging category prefix of every component's logger (<c>Pipeline.Components.&lt;name&gt;</c>).</summary>
+    public const string ComponentCategoryPrefix = "Pipeline.Components.";
+
     private const int Created = 0;
     private const int Running = 1;
     private const int Stopped = 2;
@@ -122,8 +125,8 @@ public sealed class LogPipeline : IAsyncDisposable
 
             var source = (ILogSource)spec.Source.Component;
             var context = new SourceContext(
-                Name, name, _options.TimeProvider, _options.LoggerFactory.CreateLogger(name), Metrics(name),
-                _options.ChunkPool, sourceOutlet.Writer, _sinks.Length);
+                Name, name, _options.TimeProvider, CreateLogger(name), Metrics(name),
+                _options.ChunkPool, sourceOutlet.Writer, _sinks.Length, _abort.Token);
             var stopToken = CancellationTokenSource.CreateLinkedTokenSource(_stopSources.Token, _abort.Token).Token;
             tasks.Add(Run(name, () => source.RunAsync(context, stopToken), sourceOutlet, isSource: true));
         }
@@ -313,6 +316,20 @@ public sealed class LogPipeline : IAsyncDisposable
     private async Task WatchAsync(List<Task> tasks)
     {
         await Task.WhenAll(tasks).ConfigureAwait(false);
+        foreach (var spec in _sources)
+        {
+            if (spec.Source.Component is IDrainAware drainAware)
+            {
+                try
+                {
+                    await drainAware.OnDrainedAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Fail(spec.Source.ResolvedName, ex);
+                }
+            }
+        }
         Exception[] failures;
         lock (_failuresLock)
         {
@@ -339,7 +356,10 @@ public sealed class LogPipeline : IAsyncDisposable
         });
 
     private ComponentContext CreateContext(string name) =>
-        new(Name, name, _options.TimeProvider, _options.LoggerFactory.CreateLogger(name), Metrics(name), _options.ChunkPool);
+        new(Name, name, _options.TimeProvider, CreateLogger(name), Metrics(name), _options.ChunkPool);
+
+    /// <summary>Component loggers share the <c>Pipeline.Components.</c> category prefix, so an in-app logger source can leave them out.</summary>
+    private ILogger CreateLogger(string component) => _options.LoggerFactory.CreateLogger($"{ComponentCategoryPrefix}{component}");
 
     private ComponentMetrics Metrics(string name) => new(_counters!, Name, name);
 

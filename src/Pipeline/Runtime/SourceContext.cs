@@ -12,12 +12,20 @@ public sealed class SourceContext : ComponentContext
 
     internal SourceContext(
         string pipelineName, string name, TimeProvider timeProvider, ILogger logger, ComponentMetrics metrics,
-        EntryChunkPool chunks, ChannelWriter<EntryChunk> output, int requiredAcknowledgements)
+        EntryChunkPool chunks, ChannelWriter<EntryChunk> output, int requiredAcknowledgements, CancellationToken aborted)
         : base(pipelineName, name, timeProvider, logger, metrics, chunks)
     {
         _output = output;
         RequiredAcknowledgements = requiredAcknowledgements;
+        Aborted = aborted;
     }
+
+    /// <summary>
+    /// Signals that the pipeline is aborting. A source that hands on what it buffered after being asked to stop
+    /// (an in-app logger flushing at shutdown) emits with this token, so it waits while downstream drains but
+    /// never past an abort.
+    /// </summary>
+    public CancellationToken Aborted { get; }
 
     /// <summary>How many sinks must acknowledge each entry before its position may be committed.</summary>
     public int RequiredAcknowledgements { get; }

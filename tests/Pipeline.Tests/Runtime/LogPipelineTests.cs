@@ -299,4 +299,18 @@ public sealed class LogPipelineTests
         Assert.Equal(1, harness.Metrics.Received("SuffixStage"));
         Assert.Equal(1, harness.Metrics.Received("SuffixStage#2"));
     }
+
+    [Fact]
+    public async Task DrainAware_Source_SeesEveryAcknowledgementAfterSinksFinish()
+    {
+        var source = new DrainRecordingSource(entries: 10);
+        using var sink = new GatedSink();
+        await using var pipeline = LogPipeline.Create().From(source).To(sink).Build();
+        await pipeline.StartAsync();
+
+        sink.Open();
+        await pipeline.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(10, source.CommittedAtDrain);
+    }
 }

@@ -95,3 +95,31 @@ internal sealed class FloodSource(int chunks) : ILogSource
         }
     }
 }
+
+/// <summary>Emits a few entries, then records the committed position the runtime lets it see once drained.</summary>
+internal sealed class DrainRecordingSource(int entries) : ILogSource, IDrainAware
+{
+    private AckTracker? _tracker;
+
+    public long? CommittedAtDrain { get; private set; }
+
+    public async Task RunAsync(SourceContext context, CancellationToken cancellationToken)
+    {
+        _tracker = context.CreateAckTracker();
+        var chunk = context.Chunks.Rent();
+        for (var i = 1; i <= entries; i++)
+        {
+            var entry = chunk.Add();
+            entry.SetLine("x"u8);
+            entry.Ack = _tracker.Track(i);
+        }
+
+        await context.EmitAsync(chunk, cancellationToken);
+    }
+
+    public Task OnDrainedAsync(CancellationToken cancellationToken)
+    {
+        CommittedAtDrain = _tracker?.CommittedPosition;
+        return Task.CompletedTask;
+    }
+}
