@@ -131,9 +131,12 @@ public sealed class JsonStage : ILogStage
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             Node? match = null;
+            var escaped = reader.ValueIsEscaped;
+            var name = reader.ValueSpan;
             foreach (var child in node.Children)
             {
-                if (child.Key is not null && reader.ValueTextEquals(child.KeyUtf8))
+                // Unescaped names (the norm) compare as bytes, which is much cheaper than ValueTextEquals.
+                if (child.Key is not null && (escaped ? reader.ValueTextEquals(child.KeyUtf8) : name.SequenceEqual(child.KeyUtf8)))
                 {
                     match = child;
                     break;
