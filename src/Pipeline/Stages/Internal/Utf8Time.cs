@@ -1,5 +1,12 @@
 namespace Pipeline.Stages.Internal;
 
+/// <summary>The last RFC 3339 date-and-seconds prefix parsed, for <see cref="Utf8Time.TryParseRfc3339(ReadOnlySpan{byte}, ref Rfc3339Cache, out long)"/>.</summary>
+internal struct Rfc3339Cache
+{
+    public byte[]? Prefix;
+    public long PrefixNanos;
+}
+
 /// <summary>Date arithmetic and RFC 3339 parsing over UTF-8 bytes, to Unix nanoseconds, without allocating.</summary>
 internal static class Utf8Time
 {
@@ -54,6 +61,45 @@ internal static class Utf8Time
             return false;
         }
 
+        if (!TryToUnixNanos(year, month, day, hour, minute, second, 0, 0, out var wholeSeconds))
+        {
+            return false;
+        }
+
+        return TryParseRfc3339Tail(s, wholeSeconds, out unixNanos);
+    }
+
+    /// <summary>
+    /// <see cref="TryParseRfc3339(ReadOnlySpan{byte}, out long)"/> that remembers the last <c>YYYY-MM-DDThh:mm:ss</c> prefix it parsed: lines of one
+    /// second (the common case in a burst) then only parse the fraction and the zone.
+    /// </summary>
+    public static bool TryParseRfc3339(ReadOnlySpan<byte> s, ref Rfc3339Cache cache, out long unixNanos)
+    {
+        if (s.Length >= 20 && cache.Prefix is { } prefix && s[..19].SequenceEqual(prefix))
+        {
+            return TryParseRfc3339Tail(s, cache.PrefixNanos, out unixNanos);
+        }
+
+        if (!TryParseRfc3339(s, out unixNanos))
+        {
+            return false;
+        }
+
+        // Re-derive the prefix's own value (UTC, no fraction) so the cache is independent of this line's zone.
+        if (TryParseRfc3339Tail(s, 0, out var tail))
+        {
+            cache.Prefix ??= new byte[19];
+            s[..19].CopyTo(cache.Prefix);
+            cache.PrefixNanos = unixNanos - tail;
+        }
+
+        return true;
+    }
+
+    /// <summary>Adds the fraction and zone after the 19-byte prefix to <paramref name="prefixNanos"/>.</summary>
+    private static bool TryParseRfc3339Tail(ReadOnlySpan<byte> s, long prefixNanos, out long unixNanos)
+    {
+        unixNanos = 0;
         var i = 19;
         long nanos = 0;
         if (s[i] == '.' || s[i] == ',')
@@ -83,7 +129,8 @@ internal static class Utf8Time
             return false;
         }
 
-        return TryToUnixNanos(year, month, day, hour, minute, second, nanos, offset, out unixNanos);
+        unixNanos = prefixNanos + nanos - (offset * NanosPerSecond);
+        return true;
     }
 
     /// <summary>Parses <c>Z</c>, <c>z</c> or <c>±hh:mm</c>.</summary>

@@ -33,6 +33,7 @@ public sealed class CriParser : ILogStage
 
     private readonly PartialJoiner _joiner;
     private readonly StreamLabelCache _labels = new();
+    private Rfc3339Cache _timeCache;
     private readonly bool _extractAll;
 
     /// <summary>Creates the stage.</summary>
@@ -118,7 +119,7 @@ public sealed class CriParser : ILogStage
         }
 
         var time = line[..timeEnd];
-        if (Utf8Time.TryParseRfc3339(time, out var timestamp))
+        if (Utf8Time.TryParseRfc3339(time, ref _timeCache, out var timestamp))
         {
             entry.Timestamp = timestamp;
         }

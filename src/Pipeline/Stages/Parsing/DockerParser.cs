@@ -29,6 +29,7 @@ public sealed class DockerParser : ILogStage
 
     private readonly PartialJoiner _joiner;
     private readonly StreamLabelCache _labels = new();
+    private Rfc3339Cache _timeCache;
     private byte[] _scratch = new byte[1024];
 
     /// <summary>Creates the stage.</summary>
@@ -148,7 +149,7 @@ public sealed class DockerParser : ILogStage
         {
             var time = _scratch.AsSpan(timeStart, timeLength);
             extracted.Set(TimestampField, time);
-            if (Utf8Time.TryParseRfc3339(time, out var timestamp))
+            if (Utf8Time.TryParseRfc3339(time, ref _timeCache, out var timestamp))
             {
                 entry.Timestamp = timestamp;
             }

@@ -268,3 +268,23 @@ public class CriParserTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
+
+public class CriTimeCacheTests
+{
+    [Theory]
+    [InlineData("2024-01-02T03:04:05.1Z|2024-01-02T03:04:05.2Z|2024-01-02T03:04:05+01:00|2024-01-02T03:04:05.000000009-02:30|2024-01-02T03:04:06Z|2024-01-02T03:04:05Z")]
+    [InlineData("2024-01-02T03:04:05Z|2024-01-02T03:04:05Zjunk|2024-01-02T03:04:05.Z|2024-01-02T03:04:05Z")]
+    public void Process_RepeatedSecondPrefix_SameAsUncachedParse(string joined)
+    {
+        var stage = new CriParser();
+        foreach (var time in joined.Split('|'))
+        {
+            var entry = StageTest.Entry(time + " stdout F x", timestamp: -1);
+            stage.Process(entry);
+
+            var valid = DateTimeOffset.TryParse(time, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var expected) && !time.EndsWith("junk") && !time.Contains(".Z");
+            var expectedNs = valid ? ((expected.UtcTicks - DateTime.UnixEpoch.Ticks) * 100) + (time.Contains("000000009") ? 9 : 0) : -1;
+            Assert.Equal(expectedNs, entry.Timestamp);
+        }
+    }
+}
