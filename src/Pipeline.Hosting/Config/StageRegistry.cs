@@ -15,6 +15,12 @@ public sealed class StageBuildContext
 
     /// <summary>The registry building the stages (for stages that nest others, like <c>match</c>).</summary>
     public required StageRegistry Registry { get; init; }
+
+    /// <summary>The default name prefix of <c>metrics</c> stage metrics (Promtail's is <c>promtail_custom_</c>).</summary>
+    public string MetricsPrefix { get; init; } = DefaultMetricsPrefix;
+
+    /// <summary>The default of <see cref="MetricsPrefix"/>.</summary>
+    public const string DefaultMetricsPrefix = "pipeline_custom_";
 }
 
 /// <summary>
@@ -36,7 +42,16 @@ public sealed class StageRegistry
 
     /// <summary>A registry with the built-in stages.</summary>
     /// <returns>The registry.</returns>
-    public static StageRegistry CreateDefault() => new();
+    public static StageRegistry CreateDefault()
+    {
+        var registry = new StageRegistry();
+        BuiltInStages.RegisterAll(registry);
+        return registry;
+    }
+
+    /// <summary>A registry with no stages, for users who register only their own.</summary>
+    /// <returns>The registry.</returns>
+    public static StageRegistry CreateEmpty() => new();
 
     /// <summary>The registered names.</summary>
     public IEnumerable<string> Names => _factories.Keys;

@@ -70,7 +70,7 @@ public sealed class StageRegistryTests
     [Fact]
     public void Build_UnknownStage_ListsKnownStages()
     {
-        var registry = StageRegistry.CreateDefault().Register("prefix", (_, _) => new PrefixStage(""));
+        var registry = StageRegistry.CreateEmpty().Register("prefix", (_, _) => new PrefixStage(""));
         var stages = Stages("      - regexx:\n          expression: a\n");
 
         var error = Assert.Throws<ConfigException>(() =>
