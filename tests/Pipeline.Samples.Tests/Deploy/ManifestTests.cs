@@ -62,6 +62,57 @@ public sealed class ManifestTests
     }
 
     [Fact]
+    public async Task AgentConfigMap_BuildsAPipelineWithTheBuiltInStages()
+    {
+        var (_, config) = AgentConfigMap();
+        var factory = new AgentPipelineFactory(config);
+        var built = new List<ClientConfig>();
+        await using var pipeline = factory.Build(new Runtime.PipelineOptions(), client =>
+        {
+            built.Add(client);
+            return ClientSinks.Create(client);
+        });
+
+        Assert.Equal(config.Clients, built);
+        Assert.Equal("kubernetes-pods", Assert.Single(factory.Sources).Key);
+    }
+
+    [Fact]
+    public async Task AgentConfigMap_KubeletFile_BecomesEntryWithNamespacePodAndContainerLabels()
+    {
+        var (configMap, _) = AgentConfigMap();
+        var root = Directory.CreateTempSubdirectory("pipeline-agent-config-");
+        try
+        {
+            // The ConfigMap's configuration, with the node's folders moved under a temporary directory.
+            var yaml = Yaml.Str(configMap.Root, "data", "agent.yaml")!
+                .Replace("/var/log/pods", root.FullName + "/var/log/pods", StringComparison.Ordinal)
+                .Replace("/run/pipeline-agent", root.FullName + "/run", StringComparison.Ordinal);
+            var config = AgentConfig.Parse(yaml, configMap.Where);
+            var file = Path.Combine(root.FullName, "var/log/pods/shop_web-7d4b9_0f5e6a1c-1111-2222-3333-444455556666/nginx/0.log");
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            await File.WriteAllTextAsync(file, "2024-05-01T10:00:00.123456789Z stdout F GET /health 200\n");
+
+            var sink = new Testing.CollectingSink();
+            await using var pipeline = new AgentPipelineFactory(config).Build(new Runtime.PipelineOptions(), ClientSinks.Create, dryRun: sink);
+            await pipeline.StartAsync();
+            var entry = Assert.Single(await sink.WaitForCountAsync(1, TimeSpan.FromSeconds(30)));
+            await pipeline.StopAsync();
+
+            Assert.Equal("GET /health 200", entry.Line);
+            Assert.Equal("shop", entry.Labels["namespace"]);
+            Assert.Equal("web-7d4b9", entry.Labels["pod"]);
+            Assert.Equal("nginx", entry.Labels["container"]);
+            Assert.Equal("kubernetes-pods", entry.Labels["job"]);
+            Assert.Equal(DateTimeOffset.Parse("2024-05-01T10:00:00Z", CultureInfo.InvariantCulture).ToUnixTimeMilliseconds() * 1_000_000 + 123_456_789, entry.Timestamp);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void AgentDaemonSet_MountsWhatItsConfigReadsAndWrites()
     {
         var (configMap, config) = AgentConfigMap();
