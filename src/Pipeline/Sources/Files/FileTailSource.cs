@@ -36,6 +36,7 @@ public sealed class FileTailSource : ILogSource, IDrainAware
     private readonly List<(long Round, TaskCompletionSource Signal)> _roundWaiters = [];
     private TaskCompletionSource _poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _roundsStarted;
+    private IReadOnlyList<TailTarget> _targets = [];
     private Run? _finishedRun;
     private volatile bool _scanRequested;
     private int _openHandles;
@@ -91,6 +92,7 @@ public sealed class FileTailSource : ILogSource, IDrainAware
         var watchers = _options.UseFileSystemWatcher ? StartWatchers(run.Discovery, context.Logger) : [];
         var nextScan = DateTimeOffset.MinValue;
         var nextSync = time.GetUtcNow() + _options.SyncPeriod;
+        var nextSnapshot = DateTimeOffset.MinValue;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -114,6 +116,12 @@ public sealed class FileTailSource : ILogSource, IDrainAware
 
                 run.CloseIdle(now);
                 TrackedFileCount = _files.Count;
+                if (now >= nextSnapshot)
+                {
+                    PublishTargets();
+                    nextSnapshot = now + TargetsRefresh;
+                }
+
                 CompleteRound(round);
                 if (!progressed)
                 {
@@ -139,6 +147,27 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             _finishedRun = run;
             CompleteRound(long.MaxValue);
         }
+    }
+
+    /// <summary>
+    /// The files being tailed, with their read and committed positions and state, as of the last refresh (about
+    /// once a second): what an agent's <c>/targets</c> page shows.
+    /// </summary>
+    public IReadOnlyList<TailTarget> Targets => Volatile.Read(ref _targets);
+
+    private static readonly TimeSpan TargetsRefresh = TimeSpan.FromSeconds(1);
+
+    private void PublishTargets()
+    {
+        var targets = new TailTarget[_order.Count];
+        for (var i = 0; i < targets.Length; i++)
+        {
+            var file = _order[i];
+            var state = file.Finishing ? "finishing" : file.Stream is null ? "idle" : "reading";
+            targets[i] = new TailTarget(file.Path, file.Labels, file.Splitter.Position, file.Tracker.CommittedPosition, file.LastSize, state);
+        }
+
+        Volatile.Write(ref _targets, targets);
     }
 
     /// <summary>Writes the final positions: by now every sink has acknowledged (or will never acknowledge) what was read.</summary>

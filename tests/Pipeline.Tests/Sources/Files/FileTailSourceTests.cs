@@ -261,6 +261,26 @@ public sealed class FileTailSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Targets_ListTailedFilesWithReadAndCommittedPositions()
+    {
+        var file = Path.Combine(_root, "targets.log");
+        WriteNumbers(file, 1, 10);
+
+        await using var run = await StartAsync(Options("*.log"));
+        await run.WaitForCountAsync(10);
+        await run.Sink.WaitForCountAsync(10);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await run.Source.PollAsync();
+
+        var target = Assert.Single(run.Source.Targets);
+        Assert.Equal(file, target.Path);
+        Assert.Equal(new FileInfo(file).Length, target.ReadPosition);
+        Assert.Equal(new FileInfo(file).Length, target.CommittedPosition);
+        Assert.Equal("reading", target.State);
+        Assert.Equal("agent", target.Labels["job"]);
+    }
+
+    [Fact]
     public async Task Restart_LastBatchUnacked_EveryNumberArrivesDuplicatesOnlyFromUnacked()
     {
         var file = Path.Combine(_root, "restart.log");
