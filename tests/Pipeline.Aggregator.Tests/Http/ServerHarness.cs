@@ -13,12 +13,13 @@ namespace Pipeline.Aggregator.Tests.Http;
 internal sealed class ServerHarness : IAsyncDisposable
 {
     private readonly bool _ownsDir;
+    private readonly FakeTimeProvider? _clock;
 
-    private ServerHarness(AggregatorServer server, TempDir dir, FakeTimeProvider clock, bool ownsDir)
+    private ServerHarness(AggregatorServer server, TempDir dir, FakeTimeProvider? clock, bool ownsDir)
     {
         Server = server;
         Dir = dir;
-        Clock = clock;
+        _clock = clock;
         _ownsDir = ownsDir;
         Client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
     }
@@ -27,18 +28,18 @@ internal sealed class ServerHarness : IAsyncDisposable
 
     public TempDir Dir { get; }
 
-    public FakeTimeProvider Clock { get; }
+    public FakeTimeProvider Clock => _clock ?? throw new InvalidOperationException("This harness runs on the system clock.");
 
     public HttpClient Client { get; }
 
-    public static async Task<ServerHarness> StartAsync(Action<AggregatorServerOptions>? configure = null, TempDir? dir = null, FakeTimeProvider? clock = null)
+    public static async Task<ServerHarness> StartAsync(Action<AggregatorServerOptions>? configure = null, TempDir? dir = null, FakeTimeProvider? clock = null, bool systemClock = false)
     {
         var ownsDir = dir is null;
         dir ??= new TempDir();
-        clock ??= TestData.Clock();
+        clock ??= systemClock ? null : TestData.Clock();
         var options = new AggregatorServerOptions { ListenAddress = "127.0.0.1:0", DataDirectory = dir.Path };
         configure?.Invoke(options);
-        var server = await AggregatorServer.StartAsync(options, clock);
+        var server = await AggregatorServer.StartAsync(options, (TimeProvider?)clock ?? TimeProvider.System);
         return new ServerHarness(server, dir, clock, ownsDir);
     }
 
