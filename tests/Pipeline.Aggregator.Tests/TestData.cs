@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Pipeline.Aggregator.Ingester;
+using Pipeline.Aggregator.LogQL;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Tests;
@@ -51,7 +52,7 @@ internal static class TestData
         return configure is null ? options : configure(options);
     }
 
-    public static List<(long Ts, string Line)> ReadAll(LogIngester ingester, string tenant, LabelSet labels, ReadDirection direction = ReadDirection.Forward, long from = long.MinValue, long to = long.MaxValue)
+    public static List<(long Ts, string Line)> ReadAll(LogIngester ingester, string tenant, LabelSet labels, Direction direction = Direction.Forward, long from = long.MinValue, long to = long.MaxValue)
     {
         var result = new List<(long, string)>();
         foreach (var entry in ingester.ReadEntries(tenant, labels, from, to, direction))

@@ -1,3 +1,4 @@
+using Pipeline.Aggregator.LogQL;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Pipeline.Aggregator.Storage;

@@ -1,3 +1,4 @@
+using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Storage;
 
 namespace Pipeline.Aggregator.Ingester;
@@ -54,9 +55,9 @@ internal sealed class FileBlockSource(string path, long dataOffset, BlockMeta bl
 /// </summary>
 internal static class EntryMerger
 {
-    public static IEnumerable<StoredEntry> Merge(List<BlockSource> sources, long from, long to, ReadDirection direction)
+    public static IEnumerable<StoredEntry> Merge(List<BlockSource> sources, long from, long to, Direction direction)
     {
-        var forward = direction == ReadDirection.Forward;
+        var forward = direction == Direction.Forward;
         if (forward)
         {
             sources.Sort(static (a, b) => a.MinTs.CompareTo(b.MinTs));

@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Aggregator.Index;
+using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Storage;
 using Pipeline.Aggregator.Wal;
 using Pipeline.Model;
@@ -230,7 +231,7 @@ public sealed partial class LogIngester : IAsyncDisposable
     /// <param name="direction">Oldest first or newest first.</param>
     /// <returns>The entries, ordered by timestamp (then line bytes).</returns>
     /// <exception cref="ArgumentException">The tenant ID is invalid.</exception>
-    public IEnumerable<StoredEntry> ReadEntries(string tenant, LabelSet stream, long fromNs, long toNs, ReadDirection direction = ReadDirection.Forward)
+    public IEnumerable<StoredEntry> ReadEntries(string tenant, LabelSet stream, long fromNs, long toNs, Direction direction = Direction.Forward)
     {
         TenantId.Validate(tenant);
         ArgumentNullException.ThrowIfNull(stream);

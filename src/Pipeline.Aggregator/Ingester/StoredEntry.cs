@@ -2,16 +2,6 @@ using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Ingester;
 
-/// <summary>The order in which <see cref="LogIngester.ReadEntries"/> returns entries.</summary>
-public enum ReadDirection
-{
-    /// <summary>Oldest first.</summary>
-    Forward,
-
-    /// <summary>Newest first (Loki's default for log queries).</summary>
-    Backward,
-}
-
 /// <summary>An entry read back from the store.</summary>
 /// <remarks>
 /// <see cref="Line"/> points into a decompressed block that the reader reuses: copy it before advancing the enumerator

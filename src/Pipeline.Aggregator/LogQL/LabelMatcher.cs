@@ -39,6 +39,12 @@ public sealed class LabelMatcher
     /// <summary>The value, or the pattern for regex types.</summary>
     public string Value { get; }
 
+    /// <summary>A <c>name="value"</c> matcher.</summary>
+    /// <param name="name">The label name.</param>
+    /// <param name="value">The value.</param>
+    /// <returns>The matcher.</returns>
+    public static LabelMatcher Equal(string name, string value) => new(name, LabelMatchType.Equal, value);
+
     /// <summary>Whether this is an equality matcher with a non-empty value, which a label index can answer directly.</summary>
     public bool IsIndexable => Type == LabelMatchType.Equal && Value.Length > 0;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Aggregator.Index;
+using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Storage;
 using static Pipeline.Aggregator.Tests.TestData;
 
@@ -45,13 +46,13 @@ public class TenantIndexTests
     [InlineData(LabelMatchType.Regex, "missing", ".*", true)]
     public void Matcher_PrometheusSemantics(LabelMatchType type, string name, string value, bool matches)
     {
-        Assert.Equal(matches, TenantIndex.Matches(Labels("api"), [new LabelMatcher(type, name, value)]));
+        Assert.Equal(matches, TenantIndex.Matches(Labels("api"), [new LabelMatcher(name, type, value)]));
     }
 
     [Fact]
     public void Matcher_InvalidRegex_SaysWhich()
     {
-        var error = Assert.Throws<ArgumentException>(() => new LabelMatcher(LabelMatchType.Regex, "app", "(unclosed"));
+        var error = Assert.Throws<ArgumentException>(() => new LabelMatcher("app", LabelMatchType.Regex, "(unclosed"));
         Assert.Contains("(unclosed", error.Message, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,5 @@
 using Pipeline.Aggregator.Index;
+using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Ingester;
 using static Pipeline.Aggregator.Tests.TestData;
 
@@ -20,7 +21,7 @@ public class LogIngesterTests
         Assert.Empty(result.Rejections);
 
         Assert.Equal(["a", "b", "c"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
-        Assert.Equal(["c", "b", "a"], ReadAll(ingester, "t1", labels, ReadDirection.Backward).Select(e => e.Line));
+        Assert.Equal(["c", "b", "a"], ReadAll(ingester, "t1", labels, Direction.Backward).Select(e => e.Line));
         Assert.Equal(["b"], ReadAll(ingester, "t1", labels, from: t + 1, to: t + 2).Select(e => e.Line));
     }
 
@@ -182,7 +183,7 @@ public class LogIngesterTests
         var forward = ReadAll(ingester, "t1", labels);
         expected.Sort();
         Assert.Equal(expected, forward.Select(e => e.Ts));
-        var backward = ReadAll(ingester, "t1", labels, ReadDirection.Backward);
+        var backward = ReadAll(ingester, "t1", labels, Direction.Backward);
         Assert.Equal(forward.AsEnumerable().Reverse(), backward);
     }
 
@@ -237,9 +238,9 @@ public class LogIngesterTests
             Assert.Equal(
                 ["{app=\"api\", namespace=\"prod\"}", "{app=\"db\", namespace=\"prod\"}", "{app=\"web\", namespace=\"prod\"}"],
                 ingester.SelectStreams("t1", [LabelMatcher.Equal("namespace", "prod")]).Select(l => l.ToString()));
-            Assert.Equal(3, ingester.SelectStreams("t1", [new LabelMatcher(LabelMatchType.Regex, "app", "api|db")]).Count);
-            Assert.Equal(3, ingester.SelectStreams("t1", [new LabelMatcher(LabelMatchType.NotEqual, "app", "web")]).Count);
-            Assert.Single(ingester.SelectStreams("t1", [new LabelMatcher(LabelMatchType.NotRegex, "namespace", "pro.*")]));
+            Assert.Equal(3, ingester.SelectStreams("t1", [new LabelMatcher("app", LabelMatchType.Regex, "api|db")]).Count);
+            Assert.Equal(3, ingester.SelectStreams("t1", [new LabelMatcher("app", LabelMatchType.NotEqual, "web")]).Count);
+            Assert.Single(ingester.SelectStreams("t1", [new LabelMatcher("namespace", LabelMatchType.NotRegex, "pro.*")]));
             Assert.Single(ingester.SelectStreams("t1", [LabelMatcher.Equal("app", "api")], t + Second, t + (20 * Second)));
             Assert.Empty(ingester.SelectStreams("t1", [LabelMatcher.Equal("app", "nope")]));
             Assert.Equal(["app", "namespace"], ingester.LabelNames("t1"));
@@ -247,7 +248,7 @@ public class LogIngesterTests
         }
 
         await using var reopened = LogIngester.Open(Options(dir.Path), Clock());
-        Assert.Equal(4, reopened.SelectStreams("t1", [new LabelMatcher(LabelMatchType.Regex, "app", ".+")]).Count);
+        Assert.Equal(4, reopened.SelectStreams("t1", [new LabelMatcher("app", LabelMatchType.Regex, ".+")]).Count);
         Assert.Equal(["1"], ReadAll(reopened, "t1", Labels("api", "prod")).Select(e => e.Line));
     }
 }

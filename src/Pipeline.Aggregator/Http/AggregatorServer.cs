@@ -1,0 +1,210 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Aggregator.Distributor;
+using Pipeline.Aggregator.Ingester;
+using Pipeline.Aggregator.LogQL;
+using Pipeline.Aggregator.Querier;
+using Pipeline.Prometheus.Exposition;
+
+namespace Pipeline.Aggregator.Http;
+
+/// <summary>
+/// A Loki-compatible single-node server on Kestrel: the push API (<c>/loki/api/v1/push</c>), the query API that Grafana
+/// and logcli use, <c>/loki/api/v1/tail</c>, <c>/ready</c>, <c>/metrics</c> and <c>/loki/api/v1/status/buildinfo</c>.
+/// </summary>
+/// <remarks>
+/// <see cref="StartAsync"/> listens first (so <c>/ready</c> answers 503 during WAL replay), then opens the store.
+/// <see cref="StopAsync"/> stops accepting requests, lets pushes in flight finish, flushes chunks and closes the WAL.
+/// </remarks>
+public sealed partial class AggregatorServer : IAsyncDisposable
+{
+    private readonly AggregatorServerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly TailHub _tails = new();
+    private WebApplication? _app;
+    private LogIngester? _ingester;
+    private PushDistributor? _distributor;
+    private PushEndpoint? _push;
+    private volatile bool _ready;
+    private int _stopped;
+
+    private AggregatorServer(AggregatorServerOptions options, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _time = time;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<AggregatorServer>();
+    }
+
+    /// <summary>The address the server listens on, e.g. <c>http://127.0.0.1:3100/</c> (with the real port when 0 was asked).</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Whether the WAL has been replayed and pushes and queries are served.</summary>
+    public bool IsReady => _ready;
+
+    /// <summary>The store (for embedding and tests).</summary>
+    public LogIngester Ingester => _ingester ?? throw new InvalidOperationException("The server has not started.");
+
+    /// <summary>Starts listening, replays the WAL, and completes when the server is ready.</summary>
+    /// <param name="options">The settings.</param>
+    /// <param name="timeProvider">The clock for limits and the ingester; default system time.</param>
+    /// <param name="loggerFactory">For log messages; default none.</param>
+    /// <param name="cancellationToken">Cancels starting.</param>
+    /// <returns>The running server.</returns>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    /// <exception cref="IOException">The address is in use or the data folder cannot be used.</exception>
+    public static async Task<AggregatorServer> StartAsync(AggregatorServerOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var server = new AggregatorServer(options, timeProvider ?? TimeProvider.System, loggerFactory ?? NullLoggerFactory.Instance);
+        try
+        {
+            await server.StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return server;
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        var endpoint = _options.ParseListenAddress();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(_loggerFactory);
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(endpoint);
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Services.AddPrometheusMetrics(metrics =>
+        {
+            metrics.Meters.Add(PushDistributor.MeterName);
+            metrics.TimeProvider = _time;
+        });
+        builder.Services.AddRoutingCore();
+
+        var app = builder.Build();
+        _app = app;
+        app.UseWebSockets();
+        var tenants = new TenantResolver(_options);
+        app.MapGet("/ready", context =>
+        {
+            context.Response.StatusCode = _ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+            return context.Response.WriteAsync(_ready ? "ready\n" : "Ingester not ready: replaying the WAL\n", context.RequestAborted);
+        });
+        app.MapGet("/loki/api/v1/status/buildinfo", WriteBuildInfoAsync);
+        app.MapPrometheusMetrics();
+
+        // Query and push endpoints are bound once the store is open; until then they answer 503.
+        RequestDelegate? push = null, tail = null;
+        var queries = new QueryApi(tenants, _time);
+        app.MapPost("/loki/api/v1/push", context => push is null ? NotReadyAsync(context) : push(context));
+        app.Map("/loki/api/v1/tail", context => tail is null ? NotReadyAsync(context) : tail(context));
+        queries.Map(app);
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+
+        var ingesterOptions = _options.Ingester ?? new IngesterOptions { DataDirectory = _options.DataDirectory };
+        _ingester = await Task.Run(() => LogIngester.Open(ingesterOptions, _time, _loggerFactory), cancellationToken).ConfigureAwait(false);
+        var engine = new LogQLEngine(new IngesterQueryStore(_ingester), _options.Query, _time);
+        _distributor = new PushDistributor(_ingester, _options.Limits, _options.TenantLimits, _time, _tails);
+        queries.Attach(engine, _ingester);
+        _push = new PushEndpoint(_distributor, tenants, _options, () => _ready);
+        push = _push.HandleAsync;
+        tail = new TailEndpoint(engine, _tails, tenants, queries, _options.Query, app.Lifetime.ApplicationStopping).HandleAsync;
+        _ready = true;
+        LogListening(_logger, BaseAddress, ingesterOptions.DataDirectory);
+    }
+
+    internal static Task NotReadyAsync(HttpContext context) =>
+        QueryApi.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "Ingester not ready: replaying the WAL");
+
+    private static Task WriteBuildInfoAsync(HttpContext context)
+    {
+        var version = typeof(AggregatorServer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        context.Response.ContentType = "application/json; charset=utf-8";
+        return context.Response.WriteAsync(
+            $"{{\"version\":\"{version}\",\"revision\":\"\",\"branch\":\"\",\"buildDate\":\"\",\"buildUser\":\"\",\"goVersion\":\"\"}}",
+            context.RequestAborted);
+    }
+
+    /// <summary>Stops accepting requests, waits for requests in flight, flushes chunks (when configured) and closes the store.</summary>
+    /// <param name="cancellationToken">Cuts the wait for requests in flight short.</param>
+    /// <returns>A task that completes when stopped.</returns>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        _ready = false;
+        if (_app is not null)
+        {
+            try
+            {
+                await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Requests still running are cut; the store below is still closed cleanly.
+            }
+        }
+
+        if (_ingester is not null)
+        {
+            if (_options.FlushOnShutdown)
+            {
+                try
+                {
+                    await _ingester.FlushAsync(all: true, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    // The WAL still holds everything; it is replayed on the next start.
+                    LogFlushFailed(_logger, ex);
+                }
+            }
+
+            await _ingester.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _distributor?.Dispose();
+        _push?.Dispose();
+    }
+
+    /// <summary>Stops (see <see cref="StopAsync"/>) and releases the server.</summary>
+    /// <returns>A task that completes when released.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        if (_app is not null)
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Aggregator listening on {Address}, data in {Directory}")]
+    private static partial void LogListening(ILogger logger, Uri address, string directory);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Flushing chunks at shutdown failed; the WAL will be replayed on the next start")]
+    private static partial void LogFlushFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,665 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Pipeline.Aggregator.Ingester;
+using Pipeline.Aggregator.LogQL;
+using Pipeline.Model;
+
+namespace Pipeline.Aggregator.Http;
+
+/// <summary>Loki's read API over the ingester: query, query_range, labels, series, index stats/volume, detected fields/labels.</summary>
+internal sealed class QueryApi
+{
+    private const int DefaultLimit = 100;
+    private const long DefaultSinceNs = 3_600_000_000_000;
+
+    private readonly TenantResolver _tenants;
+    private readonly TimeProvider _time;
+    private LogQLEngine? _engineOrNull;
+    private LogIngester? _ingesterOrNull;
+
+    public QueryApi(TenantResolver tenants, TimeProvider time)
+    {
+        _tenants = tenants;
+        _time = time;
+    }
+
+    private LogQLEngine Engine => _engineOrNull!;
+
+    private LogIngester Store => _ingesterOrNull!;
+
+    private bool Ready => Volatile.Read(ref _ingesterOrNull) is not null;
+
+    /// <summary>Binds the store once the WAL is replayed; until then every endpoint answers 503.</summary>
+    public void Attach(LogQLEngine engine, LogIngester ingester)
+    {
+        _engineOrNull = engine;
+        Volatile.Write(ref _ingesterOrNull, ingester);
+    }
+
+    public void Map(IEndpointRouteBuilder app)
+    {
+        string[] methods = ["GET", "POST"];
+        app.MapMethods("/loki/api/v1/query_range", methods, QueryRangeAsync);
+        app.MapMethods("/loki/api/v1/query", methods, QueryAsync);
+        app.MapMethods("/loki/api/v1/labels", methods, LabelsAsync);
+        app.MapMethods("/loki/api/v1/label", methods, LabelsAsync);
+        app.MapMethods("/loki/api/v1/label/{name}/values", methods, LabelValuesAsync);
+        app.MapMethods("/loki/api/v1/series", methods, SeriesAsync);
+        app.MapMethods("/loki/api/v1/index/stats", methods, StatsAsync);
+        app.MapMethods("/loki/api/v1/index/volume", methods, context => VolumeAsync(context, range: false));
+        app.MapMethods("/loki/api/v1/index/volume_range", methods, context => VolumeAsync(context, range: true));
+        app.MapMethods("/loki/api/v1/detected_labels", methods, DetectedLabelsAsync);
+        app.MapMethods("/loki/api/v1/detected_fields", methods, DetectedFieldsAsync);
+    }
+
+    internal long NowNs => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    internal static async Task<string?> ParamAsync(HttpContext context, string name)
+    {
+        var value = context.Request.Query[name];
+        if (value.Count > 0)
+        {
+            return value[0];
+        }
+
+        if (context.Request.HasFormContentType)
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            var field = form[name];
+            if (field.Count > 0)
+            {
+                return field[0];
+            }
+        }
+
+        return null;
+    }
+
+    internal static async Task<List<string>> ParamsAsync(HttpContext context, string name)
+    {
+        var result = new List<string>();
+        foreach (var value in context.Request.Query[name])
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                result.Add(value);
+            }
+        }
+
+        if (context.Request.HasFormContentType)
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            foreach (var value in form[name])
+            {
+                if (!string.IsNullOrEmpty(value))
+                {
+                    result.Add(value);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    internal static Task WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(message + "\n", context.RequestAborted);
+    }
+
+    private static async Task WriteJsonAsync<TState>(HttpContext context, TState state, Action<Utf8JsonWriter, TState> write)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var writer = new Utf8JsonWriter(context.Response.BodyWriter, LokiJson.WriterOptions);
+        await using (writer.ConfigureAwait(false))
+        {
+            write(writer, state);
+            await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static void WriteQueryResponse(Utf8JsonWriter writer, QueryResult result)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("status"u8, "success"u8);
+        writer.WritePropertyName("data"u8);
+        writer.WriteStartObject();
+        writer.WriteString("resultType"u8, result.ResultType);
+        writer.WritePropertyName("result"u8);
+        LokiJson.WriteResult(writer, result);
+        writer.WritePropertyName("stats"u8);
+        LokiJson.WriteStats(writer, result.Statistics);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    private static void WriteStringData(Utf8JsonWriter writer, IEnumerable<string> values)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("status"u8, "success"u8);
+        writer.WritePropertyName("data"u8);
+        writer.WriteStartArray();
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Runs a query with Loki's error mapping: bad queries 400 with the message, time-outs 504.</summary>
+    private static async Task RunAsync(HttpContext context, Func<QueryResult> run)
+    {
+        QueryResult result;
+        try
+        {
+            result = run();
+        }
+        catch (LogQLTimeoutException ex)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, ex.Message).ConfigureAwait(false);
+            return;
+        }
+        catch (LogQLException ex)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, ex.Message).ConfigureAwait(false);
+            return;
+        }
+
+        await WriteJsonAsync(context, result, WriteQueryResponse).ConfigureAwait(false);
+    }
+
+    private async Task<(bool Ok, string Tenant, long Start, long End)> BoundsAsync(HttpContext context)
+    {
+        if (!Ready)
+        {
+            await AggregatorServer.NotReadyAsync(context).ConfigureAwait(false);
+            return default;
+        }
+
+        if (!_tenants.TryResolve(context, out var tenant, out var status, out var error))
+        {
+            await WriteErrorAsync(context, status, error).ConfigureAwait(false);
+            return default;
+        }
+
+        if (!QueryParameters.TryParseTime(await ParamAsync(context, "end").ConfigureAwait(false), NowNs, out var end, out error)
+            || !QueryParameters.TryParseTime(await ParamAsync(context, "start").ConfigureAwait(false), end - DefaultSinceNs, out var start, out error))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
+            return default;
+        }
+
+        if (end < start)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "end timestamp must not be before or equal to start time").ConfigureAwait(false);
+            return default;
+        }
+
+        return (true, tenant, start, end);
+    }
+
+    private async Task QueryRangeAsync(HttpContext context)
+    {
+        var (ok, tenant, start, end) = await BoundsAsync(context).ConfigureAwait(false);
+        if (!ok)
+        {
+            return;
+        }
+
+        var query = await ParamAsync(context, "query").ConfigureAwait(false);
+        var stepText = await ParamAsync(context, "step").ConfigureAwait(false);
+        long step = QueryParameters.DefaultStep(start, end);
+        string? error = null;
+        if ((!string.IsNullOrEmpty(stepText) && !QueryParameters.TryParseDuration(stepText, out step, out error))
+            || !QueryParameters.TryParseLimit(await ParamAsync(context, "limit").ConfigureAwait(false), DefaultLimit, out var limit, out error)
+            || !QueryParameters.TryParseDirection(await ParamAsync(context, "direction").ConfigureAwait(false), out var direction, out error))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
+            return;
+        }
+
+        if (step <= 0)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "zero or negative query resolution step widths are not accepted. Try a positive integer").ConfigureAwait(false);
+            return;
+        }
+
+        if (string.IsNullOrEmpty(query))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "query parameter is required").ConfigureAwait(false);
+            return;
+        }
+
+        var aborted = context.RequestAborted;
+        await RunAsync(context, () => Engine.QueryRange(tenant, query, start, end, step, limit, direction, aborted)).ConfigureAwait(false);
+    }
+
+    private async Task QueryAsync(HttpContext context)
+    {
+        if (!Ready)
+        {
+            await AggregatorServer.NotReadyAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (!_tenants.TryResolve(context, out var tenant, out var status, out var error))
+        {
+            await WriteErrorAsync(context, status, error).ConfigureAwait(false);
+            return;
+        }
+
+        var query = await ParamAsync(context, "query").ConfigureAwait(false);
+        if (!QueryParameters.TryParseTime(await ParamAsync(context, "time").ConfigureAwait(false), NowNs, out var time, out var parseError)
+            || !QueryParameters.TryParseLimit(await ParamAsync(context, "limit").ConfigureAwait(false), DefaultLimit, out var limit, out parseError)
+            || !QueryParameters.TryParseDirection(await ParamAsync(context, "direction").ConfigureAwait(false), out var direction, out parseError))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, parseError!).ConfigureAwait(false);
+            return;
+        }
+
+        if (string.IsNullOrEmpty(query))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "query parameter is required").ConfigureAwait(false);
+            return;
+        }
+
+        var aborted = context.RequestAborted;
+        await RunAsync(context, () =>
+        {
+            var parsed = LogQLQuery.Parse(query);
+
+            // Like Loki, an instant log query reads the hour before the given time.
+            return parsed.IsLogQuery
+                ? Engine.QueryRange(tenant, parsed, time - DefaultSinceNs, time, 0, limit, direction, aborted)
+                : Engine.QueryInstant(tenant, parsed, time, aborted);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>The streams of the tenant in the range, matching the optional <c>query</c> (400 if it does not parse).</summary>
+    private async Task<(bool Ok, string Tenant, long Start, long End, List<LabelSet> Streams)> StreamsAsync(HttpContext context, string parameter)
+    {
+        var (ok, tenant, start, end) = await BoundsAsync(context).ConfigureAwait(false);
+        if (!ok)
+        {
+            return default;
+        }
+
+        var selectors = await ParamsAsync(context, parameter).ConfigureAwait(false);
+        if (parameter == "match[]")
+        {
+            selectors.AddRange(await ParamsAsync(context, "match").ConfigureAwait(false));
+        }
+
+        var found = new HashSet<LabelSet>();
+        try
+        {
+            if (selectors.Count == 0)
+            {
+                found.UnionWith(Store.SelectStreams(tenant, [], start, end + 1));
+            }
+
+            foreach (var selector in selectors)
+            {
+                foreach (var matchers in SelectorsOf(selector))
+                {
+                    found.UnionWith(Store.SelectStreams(tenant, matchers, start, end + 1));
+                }
+            }
+        }
+        catch (LogQLException ex)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, ex.Message).ConfigureAwait(false);
+            return default;
+        }
+
+        var streams = found.ToList();
+        streams.Sort(static (a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
+        return (true, tenant, start, end, streams);
+    }
+
+    private static IReadOnlyList<IReadOnlyList<LabelMatcher>> SelectorsOf(string query)
+    {
+        try
+        {
+            return [LogQLQuery.ParseSelector(query)];
+        }
+        catch (LogQLParseException)
+        {
+            return LogQLQuery.Parse(query).GetSelectors();
+        }
+    }
+
+    private async Task LabelsAsync(HttpContext context)
+    {
+        var (ok, _, _, _, streams) = await StreamsAsync(context, "query").ConfigureAwait(false);
+        if (!ok)
+        {
+            return;
+        }
+
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var stream in streams)
+        {
+            foreach (var label in stream)
+            {
+                names.Add(label.Name);
+            }
+        }
+
+        await WriteJsonAsync(context, names, WriteStringData).ConfigureAwait(false);
+    }
+
+    private async Task LabelValuesAsync(HttpContext context)
+    {
+        var name = context.Request.RouteValues["name"] as string ?? string.Empty;
+        var (ok, _, _, _, streams) = await StreamsAsync(context, "query").ConfigureAwait(false);
+        if (!ok)
+        {
+            return;
+        }
+
+        var values = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var stream in streams)
+        {
+            if (stream[name] is { } value)
+            {
+                values.Add(value);
+            }
+        }
+
+        await WriteJsonAsync(context, values, WriteStringData).ConfigureAwait(false);
+    }
+
+    private async Task SeriesAsync(HttpContext context)
+    {
+        var (ok, _, _, _, streams) = await StreamsAsync(context, "match[]").ConfigureAwait(false);
+        if (!ok)
+        {
+            return;
+        }
+
+        await WriteJsonAsync(context, streams, static (writer, streams) =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status"u8, "success"u8);
+            writer.WritePropertyName("data"u8);
+            writer.WriteStartArray();
+            foreach (var stream in streams)
+            {
+                LokiJson.WriteLabels(writer, stream);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private async Task StatsAsync(HttpContext context)
+    {
+        var (ok, tenant, start, end, streams) = await StreamsAsync(context, "query").ConfigureAwait(false);
+        if (!ok)
+        {
+            return;
+        }
+
+        long entries = 0, bytes = 0, withData = 0;
+        foreach (var stream in streams)
+        {
+            var any = false;
+            foreach (var entry in Store.ReadEntries(tenant, stream, start, end + 1, Direction.Forward))
+            {
+                entries++;
+                bytes += entry.Line.Length;
+                any = true;
+            }
+
+            withData += any ? 1 : 0;
+        }
+
+        await WriteJsonAsync(context, (withData, entries, bytes), static (writer, s) =>
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("streams"u8, s.withData);
+            writer.WriteNumber("chunks"u8, s.withData);
+            writer.WriteNumber("entries"u8, s.entries);
+            writer.WriteNumber("bytes"u8, s.bytes);
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private async Task VolumeAsync(HttpContext context, bool range)
+    {
+        var (ok, tenant, start, end, streams) = await StreamsAsync(context, "query").ConfigureAwait(false);
+        if (!ok)
+        {
+            return;
+        }
+
+        var stepText = await ParamAsync(context, "step").ConfigureAwait(false);
+        var step = QueryParameters.DefaultStep(start, end);
+        string? error = null;
+        if ((range && !string.IsNullOrEmpty(stepText) && !QueryParameters.TryParseDuration(stepText, out step, out error))
+            || !QueryParameters.TryParseLimit(await ParamAsync(context, "limit").ConfigureAwait(false), DefaultLimit, out var limit, out error))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
+            return;
+        }
+
+        if (step <= 0)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "zero or negative query resolution step widths are not accepted. Try a positive integer").ConfigureAwait(false);
+            return;
+        }
+
+        // Group by the target labels, else by the label names the selector mentions (Loki's aggregateBy=series).
+        var targets = (await ParamAsync(context, "targetLabels").ConfigureAwait(false) ?? string.Empty)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (targets.Count == 0)
+        {
+            var query = await ParamAsync(context, "query").ConfigureAwait(false) ?? "{}";
+            try
+            {
+                foreach (var matchers in SelectorsOf(query))
+                {
+                    foreach (var matcher in matchers)
+                    {
+                        if (!targets.Contains(matcher.Name))
+                        {
+                            targets.Add(matcher.Name);
+                        }
+                    }
+                }
+            }
+            catch (LogQLException)
+            {
+                // Already validated by StreamsAsync.
+            }
+        }
+
+        var groups = new Dictionary<LabelSet, SortedDictionary<long, long>>();
+        foreach (var stream in streams)
+        {
+            var key = new List<Label>();
+            foreach (var target in targets)
+            {
+                if (stream[target] is { } value)
+                {
+                    key.Add(new Label(target, value));
+                }
+            }
+
+            var group = LabelSet.Create(key.ToArray());
+            if (!groups.TryGetValue(group, out var buckets))
+            {
+                buckets = [];
+                groups[group] = buckets;
+            }
+
+            foreach (var entry in Store.ReadEntries(tenant, stream, start, end + 1, Direction.Forward))
+            {
+                var bucket = range ? start + ((entry.TimestampNs - start) / step * step) : end;
+                buckets[bucket] = buckets.GetValueOrDefault(bucket) + entry.Line.Length;
+            }
+        }
+
+        var ordered = groups.Where(g => g.Value.Count > 0)
+            .OrderByDescending(g => g.Value.Values.Sum())
+            .ThenBy(g => g.Key.ToString(), StringComparer.Ordinal)
+            .Take(limit)
+            .ToList();
+        await WriteJsonAsync(context, (ordered, range), static (writer, s) =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status"u8, "success"u8);
+            writer.WritePropertyName("data"u8);
+            writer.WriteStartObject();
+            writer.WriteString("resultType"u8, s.range ? "matrix"u8 : "vector"u8);
+            writer.WritePropertyName("result"u8);
+            writer.WriteStartArray();
+            foreach (var (metric, buckets) in s.ordered)
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName("metric"u8);
+                LokiJson.WriteLabels(writer, metric);
+                if (s.range)
+                {
+                    writer.WritePropertyName("values"u8);
+                    writer.WriteStartArray();
+                    foreach (var (ts, bytes) in buckets)
+                    {
+                        LokiJson.WritePoint(writer, ts, bytes);
+                    }
+
+                    writer.WriteEndArray();
+                }
+                else
+                {
+                    writer.WritePropertyName("value"u8);
+                    LokiJson.WritePoint(writer, buckets.Keys.First(), buckets.Values.Sum());
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private async Task DetectedLabelsAsync(HttpContext context)
+    {
+        var (ok, _, _, _, streams) = await StreamsAsync(context, "query").ConfigureAwait(false);
+        if (!ok)
+        {
+            return;
+        }
+
+        var values = new SortedDictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var stream in streams)
+        {
+            foreach (var label in stream)
+            {
+                if (!values.TryGetValue(label.Name, out var set))
+                {
+                    set = new HashSet<string>(StringComparer.Ordinal);
+                    values[label.Name] = set;
+                }
+
+                set.Add(label.Value);
+            }
+        }
+
+        await WriteJsonAsync(context, values, static (writer, values) =>
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("detectedLabels"u8);
+            writer.WriteStartArray();
+            foreach (var (name, set) in values)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("label"u8, name);
+                writer.WriteNumber("cardinality"u8, set.Count);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private async Task DetectedFieldsAsync(HttpContext context)
+    {
+        var (ok, tenant, start, end) = await BoundsAsync(context).ConfigureAwait(false);
+        if (!ok)
+        {
+            return;
+        }
+
+        var query = await ParamAsync(context, "query").ConfigureAwait(false) ?? "{}";
+        if (!QueryParameters.TryParseLimit(await ParamAsync(context, "line_limit").ConfigureAwait(false), 1000, out var lineLimit, out var error)
+            || !QueryParameters.TryParseLimit(await ParamAsync(context, "limit").ConfigureAwait(false), 1000, out var limit, out error))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
+            return;
+        }
+
+        StreamsResult result;
+        try
+        {
+            var parsed = LogQLQuery.Parse(query);
+            if (!parsed.IsLogQuery)
+            {
+                throw new LogQLException("detected_fields needs a log query");
+            }
+
+            result = (StreamsResult)Engine.QueryRange(tenant, parsed, start, end + 1, 0, Math.Min(lineLimit, LogQLEngineOptions.DefaultMaxEntriesLimit), Direction.Backward, context.RequestAborted);
+        }
+        catch (LogQLException ex)
+        {
+            await WriteErrorAsync(context, ex is LogQLTimeoutException ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status400BadRequest, ex.Message).ConfigureAwait(false);
+            return;
+        }
+
+        var fields = new SortedDictionary<string, DetectedField>(StringComparer.Ordinal);
+        foreach (var stream in result.Streams)
+        {
+            foreach (var entry in stream.Entries)
+            {
+                DetectedFields.Collect(entry.Line, fields);
+            }
+        }
+
+        await WriteJsonAsync(context, (fields, limit), static (writer, s) =>
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("fields"u8);
+            writer.WriteStartArray();
+            foreach (var (name, field) in s.fields.Take(s.limit))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("label"u8, name);
+                writer.WriteString("type"u8, field.Type);
+                writer.WriteNumber("cardinality"u8, field.Values.Count);
+                writer.WritePropertyName("parsers"u8);
+                writer.WriteStartArray();
+                writer.WriteStringValue(field.Parser);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("limit"u8, s.limit);
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+}

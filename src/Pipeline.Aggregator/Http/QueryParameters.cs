@@ -1,0 +1,111 @@
+using System.Globalization;
+using Pipeline.Aggregator.LogQL;
+
+namespace Pipeline.Aggregator.Http;
+
+/// <summary>Parses Loki's query parameters the way Loki's <c>loghttp</c> package does.</summary>
+internal static class QueryParameters
+{
+    private const long NanosPerSecond = 1_000_000_000;
+
+    /// <summary>
+    /// A time: a number with a fraction is Unix seconds, an integer of at most 10 digits is Unix seconds, a longer
+    /// one Unix nanoseconds, anything else RFC 3339.
+    /// </summary>
+    public static bool TryParseTime(string? value, long defaultNs, out long ns, out string? error)
+    {
+        error = null;
+        if (string.IsNullOrEmpty(value))
+        {
+            ns = defaultNs;
+            return true;
+        }
+
+        if (value.Contains('.', StringComparison.Ordinal)
+            && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+        {
+            var whole = Math.Floor(seconds);
+            var fraction = Math.Round((seconds - whole) * 1000) / 1000;
+            ns = ((long)whole * NanosPerSecond) + (long)(fraction * NanosPerSecond);
+            return true;
+        }
+
+        if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
+        {
+            ns = value.TrimStart('-').Length <= 10 ? integer * NanosPerSecond : integer;
+            return true;
+        }
+
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
+            && value.Contains('T', StringComparison.Ordinal))
+        {
+            ns = (time - DateTimeOffset.UnixEpoch).Ticks * 100;
+            return true;
+        }
+
+        ns = 0;
+        error = $"cannot parse \"{value}\" to a valid timestamp";
+        return false;
+    }
+
+    /// <summary>A step or duration: a number of seconds (with a fraction) or a Prometheus duration such as <c>15s</c> or <c>1m30s</c>.</summary>
+    public static bool TryParseDuration(string value, out long ns, out string? error)
+    {
+        error = null;
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+        {
+            ns = (long)Math.Round(seconds * NanosPerSecond);
+            return true;
+        }
+
+        if (Durations.TryParse(value, out ns))
+        {
+            return true;
+        }
+
+        ns = 0;
+        error = $"cannot parse \"{value}\" to a valid duration";
+        return false;
+    }
+
+    /// <summary>Loki's default step: the range divided into 250 points, at least 1 s.</summary>
+    public static long DefaultStep(long startNs, long endNs) =>
+        Math.Max((endNs - startNs) / NanosPerSecond / 250, 1) * NanosPerSecond;
+
+    public static bool TryParseDirection(string? value, out Direction direction, out string? error)
+    {
+        error = null;
+        direction = Direction.Backward;
+        if (string.IsNullOrEmpty(value) || value.Equals("backward", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (value.Equals("forward", StringComparison.OrdinalIgnoreCase))
+        {
+            direction = Direction.Forward;
+            return true;
+        }
+
+        error = $"invalid direction '{value}'";
+        return false;
+    }
+
+    public static bool TryParseLimit(string? value, int defaultLimit, out int limit, out string? error)
+    {
+        error = null;
+        limit = defaultLimit;
+        if (string.IsNullOrEmpty(value))
+        {
+            return true;
+        }
+
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out limit) && limit > 0)
+        {
+            return true;
+        }
+
+        error = "limit must be a positive value";
+        return false;
+    }
+}
