@@ -42,6 +42,12 @@ public sealed class LogEntry
     /// <summary>The line as memory, for encoders that wrap it without copying (same lifetime as <see cref="Line"/>).</summary>
     public ReadOnlyMemory<byte> LineMemory => _line.AsMemory(0, _lineLength);
 
+    /// <summary>
+    /// The line's bytes, writable, for stages that edit it in place without changing its length (use
+    /// <see cref="TruncateLine"/> to shorten it after). Only a stage may write: once the entry reaches sinks it is shared.
+    /// </summary>
+    public Span<byte> WritableLine => _line.AsSpan(0, _lineLength);
+
     /// <summary>The length of the line in bytes.</summary>
     public int LineLength => _lineLength;
 

@@ -14,6 +14,7 @@ internal sealed class FusedStages
     private readonly ComponentContext[] _contexts;
     private readonly int[] _dropped;
     private readonly string?[] _dropReason;
+    private readonly int[] _absorbed;
     private bool[] _keep = new bool[EntryChunkPool.DefaultChunkCapacity];
 
     public FusedStages(ILogStage[] stages, ComponentContext[] contexts)
@@ -22,6 +23,7 @@ internal sealed class FusedStages
         _contexts = contexts;
         _dropped = new int[stages.Length];
         _dropReason = new string?[stages.Length];
+        _absorbed = new int[stages.Length];
     }
 
     public int Count => _stages.Length;
@@ -58,12 +60,20 @@ internal sealed class FusedStages
                     continue;
                 }
 
-                if (result.IsDrop)
+                if (result.Removes)
                 {
                     keep[i] = false;
                     anyDropped = true;
-                    entry.Ack.Complete();
-                    CountDrop(s, result.DropReason!);
+                    if (result.IsDrop)
+                    {
+                        entry.Ack.Complete();
+                        CountDrop(s, result.DropReason!);
+                    }
+                    else
+                    {
+                        _absorbed[s]++;
+                    }
+
                     break;
                 }
             }
@@ -82,6 +92,8 @@ internal sealed class FusedStages
                 _dropReason[s] = null;
             }
 
+            flowing -= _absorbed[s];
+            _absorbed[s] = 0;
             metrics.AddSent(flowing);
         }
 

@@ -1,18 +1,37 @@
+using Pipeline.Model;
+
 namespace Pipeline.Runtime;
 
 /// <summary>What a function stage decided for one entry: keep it (possibly changed) or drop it with a reason.</summary>
 public readonly struct StageResult : IEquatable<StageResult>
 {
-    private StageResult(string reason) => DropReason = reason;
+    private const string AbsorbedMarker = "\0absorbed";
+
+    private StageResult(string reason) => _reason = reason;
+
+    private readonly string? _reason;
 
     /// <summary>Keep the entry and pass it to the next stage.</summary>
     public static StageResult Keep => default;
 
-    /// <summary>Why the entry was dropped (the <c>reason</c> tag of the dropped metric), or <see langword="null"/> when kept.</summary>
-    public string? DropReason { get; }
+    /// <summary>
+    /// The stage took the entry into its own keeping (a partial line held until its final piece arrives): it leaves
+    /// the flow without being counted as dropped, and its acknowledgement is the stage's to carry on (merge its
+    /// <see cref="LogEntry.Ack"/> into the entry that will stand for it, with <see cref="AckToken.Merge"/>).
+    /// </summary>
+    public static StageResult Absorb => new(AbsorbedMarker);
+
+    /// <summary>Why the entry was dropped (the <c>reason</c> tag of the dropped metric), or <see langword="null"/> when kept or absorbed.</summary>
+    public string? DropReason => IsAbsorbed ? null : _reason;
 
     /// <summary>Whether the entry is dropped.</summary>
-    public bool IsDrop => DropReason is not null;
+    public bool IsDrop => _reason is not null && !IsAbsorbed;
+
+    /// <summary>Whether the stage absorbed the entry (see <see cref="Absorb"/>).</summary>
+    public bool IsAbsorbed => ReferenceEquals(_reason, AbsorbedMarker);
+
+    /// <summary>Whether the entry leaves the flow here (dropped or absorbed).</summary>
+    internal bool Removes => _reason is not null;
 
     /// <summary>
     /// Drop the entry: it is acknowledged to its source (nothing further will deliver it) and counted as dropped.
@@ -26,13 +45,13 @@ public readonly struct StageResult : IEquatable<StageResult>
     }
 
     /// <inheritdoc/>
-    public bool Equals(StageResult other) => string.Equals(DropReason, other.DropReason, StringComparison.Ordinal);
+    public bool Equals(StageResult other) => string.Equals(_reason, other._reason, StringComparison.Ordinal);
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is StageResult other && Equals(other);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => DropReason?.GetHashCode(StringComparison.Ordinal) ?? 0;
+    public override int GetHashCode() => _reason?.GetHashCode(StringComparison.Ordinal) ?? 0;
 
     /// <summary>Compares two results.</summary>
     /// <param name="left">One result.</param>
@@ -47,5 +66,5 @@ public readonly struct StageResult : IEquatable<StageResult>
     public static bool operator !=(StageResult left, StageResult right) => !left.Equals(right);
 
     /// <inheritdoc/>
-    public override string ToString() => IsDrop ? $"Drop({DropReason})" : "Keep";
+    public override string ToString() => IsAbsorbed ? "Absorb" : IsDrop ? $"Drop({DropReason})" : "Keep";
 }

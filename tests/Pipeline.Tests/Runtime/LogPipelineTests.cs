@@ -313,4 +313,24 @@ public sealed class LogPipelineTests
 
         Assert.Equal(10, source.CommittedAtDrain);
     }
+
+    [Fact]
+    public void Absorb_EntryLeavesFlow_NotCountedAsDropped_NotAcknowledged()
+    {
+        using var tester = new StageTester(new AbsorbingStage());
+
+        var outcome = tester.Process("held");
+
+        Assert.False(outcome.Kept);
+        Assert.Null(outcome.DropReason);
+        Assert.False(outcome.Acknowledged);
+        Assert.Equal(0, tester.Metrics.Dropped("AbsorbingStage"));
+        Assert.Equal(1, tester.Metrics.Received("AbsorbingStage"));
+        Assert.Equal(0, tester.Metrics.Sent("AbsorbingStage"));
+    }
+
+    private sealed class AbsorbingStage : ILogStage
+    {
+        public StageResult Process(LogEntry entry) => StageResult.Absorb;
+    }
 }

@@ -22,7 +22,7 @@ public sealed class DecolorizeStage : ILogStage
         }
 
         // Compact in place (the result is never longer): the entry owns its line buffer and stages run before fan-out.
-        var buffer = MemoryMarshal.AsMemory(entry.LineMemory).Span;
+        var buffer = entry.WritableLine;
         var write = first;
         var read = first;
         while (read < buffer.Length)

@@ -12,9 +12,6 @@ namespace Pipeline.Stages.Internal;
 /// </summary>
 internal sealed class PartialJoiner
 {
-    /// <summary>The drop reason of a piece held for joining (it is not lost: it travels in the joined entry).</summary>
-    public const string HeldReason = "partial_line_joined";
-
     private readonly List<Pending> _pending = [];
     private readonly int _maxStreams;
     private readonly long _maxSize;
@@ -35,8 +32,8 @@ internal sealed class PartialJoiner
 
     /// <summary>
     /// Handles a partial piece whose content is already the entry's line. Returns <see cref="StageResult.Keep"/> when
-    /// the entry goes on (joined content flushed at the size limit, or the stream table is full) and a drop with
-    /// <see cref="HeldReason"/> when the piece is held; a held entry's token is moved out (its
+    /// the entry goes on (joined content flushed at the size limit, or the stream table is full) and
+    /// <see cref="StageResult.Absorb"/> when the piece is held; a held entry's token is moved out (its
     /// <see cref="LogEntry.Ack"/> becomes <see cref="AckToken.None"/>).
     /// </summary>
     public StageResult AddPartial(LogEntry entry, LabelSet stream)
@@ -65,7 +62,7 @@ internal sealed class PartialJoiner
             return StageResult.Keep;
         }
 
-        return StageResult.Drop(HeldReason);
+        return StageResult.Absorb;
     }
 
     /// <summary>Handles a final piece (content already the entry's line): prepends any pending pieces of its stream.</summary>

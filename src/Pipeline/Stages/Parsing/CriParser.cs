@@ -14,7 +14,7 @@ namespace Pipeline.Stages.Parsing;
 /// </summary>
 /// <remarks>
 /// A line that is not in CRI format goes on unchanged. A time that does not parse leaves the timestamp unchanged.
-/// A held partial piece is reported as dropped with reason <c>partial_line_joined</c>; its acknowledgement travels
+/// A held partial piece is absorbed (<see cref="StageResult.Absorb"/>, not counted as dropped); its acknowledgement travels
 /// with the joined entry. Parsing works on the UTF-8 bytes and allocates nothing per line.
 /// </remarks>
 public sealed class CriParser : ILogStage

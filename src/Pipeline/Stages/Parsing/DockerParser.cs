@@ -13,8 +13,8 @@ namespace Pipeline.Stages.Parsing;
 /// splits long lines into 16 KiB pieces whose <c>log</c> does not end in a newline: those are joined per stream.
 /// </summary>
 /// <remarks>
-/// A line that is not a JSON object with a string <c>log</c> goes on unchanged. A held piece is reported as dropped
-/// with reason <c>partial_line_joined</c>; its acknowledgement travels with the joined entry.
+/// A line that is not a JSON object with a string <c>log</c> goes on unchanged. A held piece is absorbed
+/// (<see cref="StageResult.Absorb"/>, not counted as dropped); its acknowledgement travels with the joined entry.
 /// </remarks>
 public sealed class DockerParser : ILogStage
 {

@@ -125,8 +125,8 @@ public class CriParserTests
         var r2 = stage.Process(p2);
         var r3 = stage.Process(f);
 
-        Assert.True(r1.IsDrop);
-        Assert.True(r2.IsDrop);
+        Assert.True(r1.IsAbsorbed);
+        Assert.True(r2.IsAbsorbed);
         Assert.True(p1.Ack.IsNone);
         Assert.True(p2.Ack.IsNone);
         Assert.Equal(StageResult.Keep, r3);
@@ -162,7 +162,7 @@ public class CriParserTests
             return e;
         }).ToArray();
 
-        var kept = entries.Where(e => !stage.Process(e).IsDrop).ToArray();
+        var kept = entries.Where(e => !stage.Process(e).IsAbsorbed).ToArray();
 
         Assert.Equal(["out-a out-b", "err-a err-b"], kept.Select(e => e.GetLineString()));
         kept[0].Ack.Acknowledge();
@@ -177,8 +177,8 @@ public class CriParserTests
         var stage = new CriParser();
         var a = StageTest.Labels("{filename=\"a\"}");
         var b = StageTest.Labels("{filename=\"b\"}");
-        Assert.True(stage.Process(StageTest.Entry("2024-01-02T03:04:05Z stdout P a1-", a)).IsDrop);
-        Assert.True(stage.Process(StageTest.Entry("2024-01-02T03:04:05Z stdout P b1-", b)).IsDrop);
+        Assert.True(stage.Process(StageTest.Entry("2024-01-02T03:04:05Z stdout P a1-", a)).IsAbsorbed);
+        Assert.True(stage.Process(StageTest.Entry("2024-01-02T03:04:05Z stdout P b1-", b)).IsAbsorbed);
         var fb = StageTest.Entry("2024-01-02T03:04:05Z stdout F b2", b);
         var fa = StageTest.Entry("2024-01-02T03:04:05Z stdout F a2", a);
 
@@ -193,7 +193,7 @@ public class CriParserTests
     public void Process_JoinReachesMaxSize_FlushesJoinedSoFar()
     {
         var stage = new CriParser(new CriParserOptions { MaxPartialLineSize = 8 });
-        Assert.True(stage.Process(StageTest.Entry("2024-01-02T03:04:05Z stdout P 12345")).IsDrop);
+        Assert.True(stage.Process(StageTest.Entry("2024-01-02T03:04:05Z stdout P 12345")).IsAbsorbed);
         var second = StageTest.Entry("2024-01-02T03:04:05Z stdout P 6789");
         var f = StageTest.Entry("2024-01-02T03:04:05Z stdout F end");
 
@@ -224,7 +224,7 @@ public class CriParserTests
     public void Process_TooManyPendingStreams_PassesPieceThroughUnjoined()
     {
         var stage = new CriParser(new CriParserOptions { MaxPartialLines = 1 });
-        Assert.True(stage.Process(StageTest.Entry("2024-01-02T03:04:05Z stdout P a", StageTest.Labels("{f=\"1\"}"))).IsDrop);
+        Assert.True(stage.Process(StageTest.Entry("2024-01-02T03:04:05Z stdout P a", StageTest.Labels("{f=\"1\"}"))).IsAbsorbed);
         var other = StageTest.Entry("2024-01-02T03:04:05Z stdout P b", StageTest.Labels("{f=\"2\"}"));
 
         Assert.Equal(StageResult.Keep, stage.Process(other));

@@ -66,7 +66,7 @@ public class DockerParserTests
         var f = StageTest.Entry("{\"log\":\"tail\\n\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:06Z\"}");
         f.Ack = tracker.Track(200);
 
-        Assert.True(stage.Process(p1).IsDrop);
+        Assert.True(stage.Process(p1).IsAbsorbed);
         p1.Ack.Complete();
         Assert.Equal(StageResult.Keep, stage.Process(f));
 
