@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Pipeline.Hosting.Config;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Testing;
@@ -79,5 +80,41 @@ public sealed class ReadmeExamples
 
         Assert.Equal("paid by [email]", sink.Entries[0].Line);
         Assert.Equal("""{app="shop", env="prod"}""", sink.Entries[0].Labels.ToString());
+    }
+
+    // README: "Use it from a Promtail-style config"
+    [Fact]
+    public void Register_a_custom_stage_for_yaml()
+    {
+        var root = Directory.CreateTempSubdirectory("readme-").FullName;
+        try
+        {
+            var yaml = $$"""
+                positions:
+                  filename: {{root}}/positions.yaml
+                clients:
+                  - url: http://127.0.0.1:3100/loki/api/v1/push
+                scrape_configs:
+                  - job_name: pods
+                    pipeline_stages:
+                      - cri: {}
+                      - redact_emails: {}
+                    static_configs:
+                      - labels:
+                          job: pods
+                          __path__: {{root}}/*.log
+                """;
+
+            var stages = StageRegistry.CreateDefault()
+                .Register("redact_emails", (config, context) => new RedactEmailsStage());
+            var factory = new AgentPipelineFactory(AgentConfig.Parse(yaml), stages);
+            var pipeline = factory.Build(new PipelineOptions(), ClientSinks.Create);
+
+            Assert.NotNull(pipeline);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 }
