@@ -89,7 +89,9 @@
       ctx.moveTo(px, PAD.top);
       ctx.lineTo(px, PAD.top + plotH);
       ctx.stroke();
-      ctx.fillText(formatTime(t, span), px, PAD.top + plotH + 5);
+      const label = formatTime(t, span);
+      const half = ctx.measureText(label).width / 2;
+      if (px + half <= width && px - half >= 0) { ctx.fillText(label, px, PAD.top + plotH + 5); }
     }
 
     return { x, y };

@@ -620,9 +620,11 @@
     }
     el.older.disabled = true;
     el.older.textContent = 'Loading…';
+    // The lines already shown at that timestamp come again: ask for that many more (within the API's default maximum).
+    const limit = last.limit + seen.size <= 5000 ? last.limit + seen.size : last.limit;
     try {
       const json = await api('query_range', {
-        query: last.query, start: last.startNs.toString(), end: (BigInt(oldest) + 1n).toString(), limit: String(last.limit), direction: 'backward',
+        query: last.query, start: last.startNs.toString(), end: (BigInt(oldest) + 1n).toString(), limit: String(limit), direction: 'backward',
       });
       const entries = flatten(json.data.result).filter((e) => e.ts !== oldest || !seen.has(e.key + '\u0000' + e.line));
       showEntries(entries, true);
@@ -671,10 +673,10 @@
       live.received += entries.length;
       if (live.paused) {
         live.buffer = entries.concat(live.buffer).slice(0, LIVE_CAP);
-        tailStatus('Paused · ' + live.buffer.length + ' new lines waiting' + (message.dropped_entries ? ' · server dropped some' : ''));
+        tailStatus('Paused · ' + live.buffer.length + (live.buffer.length === 1 ? ' new line waiting' : ' new lines waiting') + (message.dropped_entries ? ' · server dropped some' : ''));
       } else {
         prependEntries(entries);
-        tailStatus('Live: ' + live.received + ' new lines (keeping the newest ' + LIVE_CAP + ')' + browserLimits);
+        tailStatus('Live: ' + plural(live.received, 'new line') + ' (keeping the newest ' + LIVE_CAP + ')' + browserLimits);
       }
     });
     socket.addEventListener('close', (event) => {
@@ -698,6 +700,8 @@
     if (!quiet) { tailStatus(''); }
   }
 
+  function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
+
   function tailStatus(text) {
     el.tailStatus.textContent = text;
     el.tailStatus.hidden = !text;
@@ -720,7 +724,7 @@
     if (!live.paused) {
       prependEntries(live.buffer);
       live.buffer = [];
-      tailStatus('Live: ' + live.received + ' new lines (keeping the newest ' + LIVE_CAP + ')');
+      tailStatus('Live: ' + plural(live.received, 'new line') + ' (keeping the newest ' + LIVE_CAP + ')');
     } else {
       tailStatus('Paused');
     }
