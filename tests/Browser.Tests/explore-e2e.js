@@ -127,6 +127,13 @@ async function main() {
     check(await page.inputValue('#range') === '6h', 'range not loaded from the URL');
     check(Number(await page.getAttribute('#lines', 'data-count')) === 50, 'limit from the URL not applied');
 
+    step('a custom time range in the URL (Unix ms) is loaded and run');
+    const to = Date.now();
+    await page.goto(base + '/?query=' + encodeURIComponent('{app="worker"}') + '&from=' + (to - 2 * 3600 * 1000) + '&to=' + to);
+    await page.waitForFunction(() => Number(document.getElementById('lines').dataset.count) === 30);
+    check(await page.inputValue('#range') === 'custom', 'custom range not loaded from the URL');
+    check(await page.isVisible('#from') && await page.isVisible('#to'), 'custom range inputs hidden');
+
     step('10,000 lines: 2,500 then "load older" three times');
     let started = Date.now();
     await page.goto(base + '/?query=' + encodeURIComponent('{app="bulk"}') + '&from=now-1h&to=now&limit=2500');
