@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Aggregator.Distributor;
+using Pipeline.Aggregator.Explore;
 using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Querier;
@@ -117,6 +118,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         app.MapPost("/loki/api/v1/push", context => push is null ? NotReadyAsync(context) : push(context));
         app.Map("/loki/api/v1/tail", context => tail is null ? NotReadyAsync(context) : tail(context));
         queries.Map(app);
+        ExplorePage.Map(app);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
