@@ -36,7 +36,7 @@ try
 
     using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
     await using var server = await AggregatorServer.StartAsync(options, loggerFactory: loggerFactory);
-    Console.WriteLine($"aggregator ready on {server.BaseAddress} (data in {Path.GetFullPath(options.DataDirectory)})");
+    Console.WriteLine($"aggregator ready on {server.BaseAddress} (data in {Path.GetFullPath(options.DataDirectory)}); explore page: {server.BaseAddress}");
 
     // SIGTERM (Kubernetes) and Ctrl+C: stop taking requests, flush chunks, close the WAL.
     var stop = new TaskCompletionSource();

@@ -28,10 +28,26 @@ internal sealed class TenantResolver
     {
         tenant = string.Empty;
         var header = context.Request.Headers[OrgIdHeader].ToString().Trim();
+        var authorization = context.Request.Headers.Authorization.ToString();
+
+        // Browsers cannot set headers on a websocket: a tail request may carry them as query parameters instead.
+        if (context.WebSockets.IsWebSocketRequest)
+        {
+            if (header.Length == 0)
+            {
+                header = context.Request.Query[OrgIdHeader].ToString().Trim();
+            }
+
+            if (authorization.Length == 0 && context.Request.Query["token"].ToString() is { Length: > 0 } token)
+            {
+                authorization = "Bearer " + token;
+            }
+        }
+
         string? credentialTenant = null;
         if (AuthRequired)
         {
-            credentialTenant = Authenticate(context.Request.Headers.Authorization.ToString());
+            credentialTenant = Authenticate(authorization);
             if (credentialTenant is null)
             {
                 context.Response.Headers.WWWAuthenticate = "Basic realm=\"loki\", Bearer";

@@ -201,4 +201,31 @@ public sealed class QueryApiTests
         Assert.DoesNotContain("not me", text);
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, string.Empty, timeout.Token);
     }
+
+    [Fact]
+    public async Task Tail_WebSocket_TakesTenantAndTokenFromTheQueryString()
+    {
+        await using var harness = await ServerHarness.StartAsync(o => o.BearerTokens["secret-a"] = "team-a");
+        var baseUri = harness.Server.BaseAddress.ToString().Replace("http://", "ws://") + "loki/api/v1/tail?query=" + Uri.EscapeDataString("{app=\"api\"}") + "&start=" + StartNs;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        using (var anonymous = new ClientWebSocket())
+        {
+            var refused = await Assert.ThrowsAsync<WebSocketException>(() => anonymous.ConnectAsync(new Uri(baseUri), timeout.Token));
+            Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+        }
+
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(new Uri(baseUri + "&X-Scope-OrgID=team-a&token=secret-a"), timeout.Token);
+        var body = ServerHarness.JsonBody("{app=\"api\"}", (StartNs - Second, "tail with token"));
+        using (var push = await harness.PushJsonAsync(body, configure: r => r.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "secret-a")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, push.StatusCode);
+        }
+
+        var buffer = new byte[64 * 1024];
+        var result = await socket.ReceiveAsync(buffer, timeout.Token);
+        Assert.Contains("tail with token", Encoding.UTF8.GetString(buffer, 0, result.Count));
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, string.Empty, timeout.Token);
+    }
 }
