@@ -1,3 +1,4 @@
+using Pipeline.Runtime;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
@@ -133,7 +134,7 @@ internal sealed class PushDistributor : IDisposable
         var accepted = new List<IngestStream>(valid.Count);
         lock (state.Gate)
         {
-            if (validEntries > 0 && limits.IngestionRateBytes > 0 && !state.Rate!.TryTake(validBytes, nowTs, _time))
+            if (validEntries > 0 && limits.IngestionRateBytes > 0 && !state.Rate!.TryTake(validBytes))
             {
                 Discard(tenant, DiscardReason.RateLimited, validEntries, validBytes);
                 var message = string.Format(
@@ -143,7 +144,7 @@ internal sealed class PushDistributor : IDisposable
                 return new PushOutcome(StatusCodes.Status429TooManyRequests, message, 0, rejected + validEntries);
             }
 
-            state.ExpireIdle(nowTs, limits.StreamIdleTimeout, _time);
+            state.ExpireIdle(nowTs, limits.StreamIdleTimeout);
             foreach (var (labels, entries, bytes) in valid)
             {
                 if (!state.Streams.TryGetValue(labels, out var stream))
@@ -157,12 +158,12 @@ internal sealed class PushDistributor : IDisposable
                         continue;
                     }
 
-                    stream = new StreamState(limits, nowTs);
+                    stream = new StreamState(limits, nowTs, _time);
                     state.Streams[labels] = stream;
                 }
 
                 stream.LastSeen = nowTs;
-                if (stream.Rate is { } rate && !rate.TryTake(bytes, nowTs, _time))
+                if (stream.Rate is { } rate && !rate.TryTake(bytes))
                 {
                     Discard(tenant, DiscardReason.StreamRateLimit, entries.Count, bytes);
                     rejected += entries.Count;
@@ -299,7 +300,7 @@ internal sealed class PushDistributor : IDisposable
         {
             if (!_tenants.TryGetValue(tenant, out var state))
             {
-                state = new TenantState(limits, _time.GetTimestamp());
+                state = new TenantState(limits, _time.GetTimestamp(), _time);
                 _tenants[tenant] = state;
             }
 
@@ -307,17 +308,17 @@ internal sealed class PushDistributor : IDisposable
         }
     }
 
-    private sealed class TenantState(DistributorLimits limits, long now)
+    private sealed class TenantState(DistributorLimits limits, long now, TimeProvider time)
     {
         private long _lastExpiry = now;
 
         public Lock Gate { get; } = new();
 
-        public TokenBucket? Rate { get; } = limits.IngestionRateBytes > 0 ? new TokenBucket(limits.IngestionRateBytes, limits.IngestionBurstBytes, now) : null;
+        public TokenBucket? Rate { get; } = limits.IngestionRateBytes > 0 ? new TokenBucket(limits.IngestionRateBytes, limits.IngestionBurstBytes, time) : null;
 
         public Dictionary<LabelSet, StreamState> Streams { get; } = [];
 
-        public void ExpireIdle(long now, TimeSpan idle, TimeProvider time)
+        public void ExpireIdle(long now, TimeSpan idle)
         {
             // A sweep per minute keeps pushes O(streams in the push).
             if (time.GetElapsedTime(_lastExpiry, now) < TimeSpan.FromMinutes(1))
@@ -342,10 +343,10 @@ internal sealed class PushDistributor : IDisposable
         }
     }
 
-    private sealed class StreamState(DistributorLimits limits, long now)
+    private sealed class StreamState(DistributorLimits limits, long now, TimeProvider time)
     {
         public long LastSeen { get; set; } = now;
 
-        public TokenBucket? Rate { get; } = limits.PerStreamRateBytes > 0 ? new TokenBucket(limits.PerStreamRateBytes, limits.PerStreamBurstBytes, now) : null;
+        public TokenBucket? Rate { get; } = limits.PerStreamRateBytes > 0 ? new TokenBucket(limits.PerStreamRateBytes, limits.PerStreamBurstBytes, time) : null;
     }
 }

@@ -93,7 +93,7 @@ public sealed class LimitStage : ITaskStage
                         for (var i = 0; i < entries.Length; i++)
                         {
                             var bucket = BucketFor(entries[i], time);
-                            keep[i] = bucket is null || bucket.TryTake(time);
+                            keep[i] = bucket is null || bucket.TryTake();
                             if (!keep[i])
                             {
                                 entries[i].Ack.Complete();
@@ -112,9 +112,9 @@ public sealed class LimitStage : ITaskStage
                         var bucket = _global ??= new TokenBucket(_rate, _burst, time);
                         for (var i = 0; i < chunk.Count; i++)
                         {
-                            while (!bucket.TryTake(time))
+                            while (!bucket.TryTake())
                             {
-                                await Task.Delay(bucket.TimeUntilNextToken(time), time, cancellationToken).ConfigureAwait(false);
+                                await Task.Delay(bucket.TimeUntilAvailable(), time, cancellationToken).ConfigureAwait(false);
                             }
                         }
                     }
