@@ -81,14 +81,13 @@ internal static class BuiltInStages
         {
             Source = n.AllowOnly("source")["source"].AsString(),
         })));
-        registry.Register("timestamp", (n, c) => Build(n, "timestamp", () => new TimestampStage(new TimestampStageOptions
+        registry.Register("timestamp", (n, _) => Build(n, "timestamp", () => new TimestampStage(new TimestampStageOptions
         {
             Source = n.AllowOnly("source", "format", "fallback_formats", "location", "action_on_failure")["source"].AsString(),
             Format = n["format"].AsString(),
             FallbackFormats = [.. n["fallback_formats"].AsStringList()],
             Location = n["location"].AsString(),
             ActionOnFailure = n["action_on_failure"].AsString(),
-            TimeProvider = c.TimeProvider,
         })));
         registry.Register("decolorize", (n, _) => Build(n, "decolorize", () =>
         {
@@ -106,7 +105,7 @@ internal static class BuiltInStages
             Label = n["label"].AsString(),
             Value = n["value"].AsString(),
         })));
-        registry.Register("drop", (n, c) => Build(n, "drop", () => new DropStage(new DropStageOptions
+        registry.Register("drop", (n, _) => Build(n, "drop", () => new DropStage(new DropStageOptions
         {
             Source = n.AllowOnly("source", "value", "expression", "older_than", "longer_than", "drop_counter_reason", "separator")["source"].AsString(),
             Value = n["value"].AsString(),
@@ -114,7 +113,6 @@ internal static class BuiltInStages
             OlderThan = n["older_than"].IsMissing ? null : n["older_than"].AsDuration(TimeSpan.Zero, allowZero: false),
             LongerThan = n["longer_than"].IsMissing ? null : n["longer_than"].AsByteSize(0),
             DropCounterReason = n["drop_counter_reason"].AsString(),
-            TimeProvider = c.TimeProvider,
         })));
         registry.Register("limit", (n, _) => BuildTask(n, "limit", () => new LimitStage(new LimitStageOptions
         {
