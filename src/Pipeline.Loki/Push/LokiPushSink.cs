@@ -624,13 +624,7 @@ public sealed class LokiPushSink : ILogSink, IDisposable
 
         public long Started { get; set; }
 
-        public void Acknowledge()
-        {
-            foreach (var ack in Acks)
-            {
-                ack.Acknowledge();
-            }
-        }
+        public void Acknowledge() => AckToken.AcknowledgeAll(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Acks));
 
         public void Clear()
         {

@@ -1,3 +1,5 @@
+using Pipeline.Runtime;
+
 namespace Pipeline.Model;
 
 /// <summary>
@@ -67,10 +69,14 @@ public sealed class EntryChunk
     /// <summary>Acknowledges every entry once (one sink delivered them all).</summary>
     public void AcknowledgeAll()
     {
-        foreach (var entry in Entries)
+        var tokens = System.Buffers.ArrayPool<AckToken>.Shared.Rent(Count);
+        for (var i = 0; i < Count; i++)
         {
-            entry.Ack.Acknowledge();
+            tokens[i] = _entries[i].Ack;
         }
+
+        AckToken.AcknowledgeAll(tokens.AsSpan(0, Count));
+        System.Buffers.ArrayPool<AckToken>.Shared.Return(tokens, clearArray: true);
     }
 
     /// <summary>Adds references, one for each extra consumer the chunk is handed to.</summary>

@@ -39,6 +39,37 @@ public readonly struct AckToken : IEquatable<AckToken>
     public void Complete() => Apply(int.MaxValue);
 
     /// <summary>
+    /// Acknowledges every token once, as <see cref="Acknowledge"/> on each would, but settles consecutive entries of
+    /// one source as a single range: a sink acknowledging a batch of a file's lines takes one lock, not one per line.
+    /// </summary>
+    /// <param name="tokens">The tokens, typically in the order the entries were read.</param>
+    public static void AcknowledgeAll(ReadOnlySpan<AckToken> tokens)
+    {
+        AckTracker? tracker = null;
+        long first = 0, last = -1;
+        foreach (var token in tokens)
+        {
+            if (token._owner is AckTracker owner)
+            {
+                if (ReferenceEquals(owner, tracker) && token._first == last + 1)
+                {
+                    last = token._last;
+                    continue;
+                }
+
+                tracker?.Acknowledge(first, last, 1);
+                (tracker, first, last) = (owner, token._first, token._last);
+            }
+            else
+            {
+                token.Apply(1);
+            }
+        }
+
+        tracker?.Acknowledge(first, last, 1);
+    }
+
+    /// <summary>
     /// A token that stands for both <paramref name="first"/> and <paramref name="second"/>, for a stage that
     /// joins entries (the joined entry carries the merged token). Consecutive entries of one source merge
     /// without allocating.

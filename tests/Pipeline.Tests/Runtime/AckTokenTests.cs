@@ -180,4 +180,28 @@ public sealed class AckTokenTests
         token.Acknowledge();
         Assert.Equal(1, tracker.CommittedPosition);
     }
+
+    [Fact]
+    public void AcknowledgeAll_CoalescesRuns_SameResultAsOneByOne()
+    {
+        var a = new AckTracker(requiredAcknowledgements: 2);
+        var b = new AckTracker();
+        var a1 = a.Track(10);
+        var a2 = a.Track(20);
+        var b1 = b.Track(5);
+        var a3 = a.Track(30);
+        var a4 = a.Track(40);
+        var merged = AckToken.Merge(b.Track(6), b.Track(7));
+
+        AckToken.AcknowledgeAll([a1, a2, b1, AckToken.None, a4, merged]);
+
+        Assert.Equal(0, a.CommittedPosition);
+        Assert.Equal(7, b.CommittedPosition);
+        AckToken.AcknowledgeAll([a1, a2, a3]);
+        Assert.Equal(20, a.CommittedPosition);
+        a3.Acknowledge();
+        Assert.Equal(30, a.CommittedPosition);
+        a4.Acknowledge();
+        Assert.Equal(40, a.CommittedPosition);
+    }
 }
