@@ -15,6 +15,7 @@ public sealed class ManualSource : ILogSource
     private readonly Channel<Pending> _pending;
     private readonly TaskCompletionSource<AckTracker> _tracker = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _written;
+    private AckTracker? _activeTracker;
 
     /// <summary>Creates the source.</summary>
     /// <param name="capacity">How many written entries may wait before <see cref="WriteAsync(string, LabelSet?, long?, string?)"/> waits too.</param>
@@ -30,7 +31,7 @@ public sealed class ManualSource : ILogSource
     public long Written => Interlocked.Read(ref _written);
 
     /// <summary>The highest position (entry number) up to which every entry is acknowledged by every sink; 0 before start.</summary>
-    public long CommittedPosition => _tracker.Task.IsCompletedSuccessfully ? _tracker.Task.Result.CommittedPosition : 0;
+    public long CommittedPosition => Volatile.Read(ref _activeTracker)?.CommittedPosition ?? 0;
 
     /// <summary>Writes an entry.</summary>
     /// <param name="line">The line.</param>
@@ -100,6 +101,7 @@ public sealed class ManualSource : ILogSource
     {
         ArgumentNullException.ThrowIfNull(context);
         var tracker = context.CreateAckTracker();
+        Volatile.Write(ref _activeTracker, tracker);
         _tracker.TrySetResult(tracker);
         var reader = _pending.Reader;
         long position = 0;

@@ -181,7 +181,7 @@ public sealed class RemoteWriteSink : IAsyncDisposable
             OnWaitingForDeadline?.Invoke();
             var first = await Task.WhenAny(delay, more).ConfigureAwait(false);
             await delayCancellation.CancelAsync().ConfigureAwait(false);
-            if (first == delay || !more.IsCompletedSuccessfully || !more.Result)
+            if (first == delay || !more.IsCompletedSuccessfully || !await more.ConfigureAwait(false))
             {
                 // Deadline reached, or the writer completed: send what there is.
                 await SendAsync(batch).ConfigureAwait(false);

@@ -3,6 +3,8 @@ using System.Text.Json;
 using Pipeline.Model;
 using Pipeline.Runtime;
 
+using Pipeline.Stages.Internal;
+
 namespace Pipeline.Stages.Parsing;
 
 /// <summary>
@@ -75,12 +77,7 @@ public sealed class JsonStage : ILogStage
     public StageResult Process(LogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        ReadOnlySpan<byte> input;
-        if (_source is null)
-        {
-            input = entry.Line;
-        }
-        else if (!entry.Extracted.TryGetValue(_source, out input))
+        if (!StageInput.TryRead(entry, _source, out var input))
         {
             return StageResult.Keep;
         }

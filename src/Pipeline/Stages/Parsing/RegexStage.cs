@@ -79,12 +79,7 @@ public sealed class RegexStage : ILogStage, IContextAware
     public StageResult Process(LogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        ReadOnlySpan<byte> input;
-        if (_source is null)
-        {
-            input = entry.Line;
-        }
-        else if (!entry.Extracted.TryGetValue(_source, out input))
+        if (!StageInput.TryRead(entry, _source, out var input))
         {
             return StageResult.Keep;
         }
