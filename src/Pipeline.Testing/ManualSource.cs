@@ -33,6 +33,9 @@ public sealed class ManualSource : ILogSource
     /// <summary>The highest position (entry number) up to which every entry is acknowledged by every sink; 0 before start.</summary>
     public long CommittedPosition => Volatile.Read(ref _activeTracker)?.CommittedPosition ?? 0;
 
+    /// <summary>Why stages or sinks refused written entries (<see cref="StageResult.Reject"/>, <see cref="AckToken.Acknowledge(EntryRejection)"/>).</summary>
+    public IReadOnlyList<EntryRejection> Rejections => Volatile.Read(ref _activeTracker)?.Rejections ?? [];
+
     /// <summary>Writes an entry.</summary>
     /// <param name="line">The line.</param>
     /// <param name="labels">Its labels; <see cref="DefaultLabels"/> when <see langword="null"/>.</param>

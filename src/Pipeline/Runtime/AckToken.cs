@@ -30,20 +30,56 @@ public readonly struct AckToken : IEquatable<AckToken>
     public bool IsNone => _owner is null;
 
     /// <summary>Records that one sink has delivered (or definitively rejected) the entry.</summary>
-    public void Acknowledge() => Apply(1);
+    public void Acknowledge() => Apply(1, null);
+
+    /// <summary>
+    /// Records that one sink definitively refused the entry, and why: the source sees the rejection
+    /// (<see cref="AckTracker.Rejections"/>), e.g. to answer a client with the right status.
+    /// </summary>
+    /// <param name="rejection">Why the entry was refused.</param>
+    public void Acknowledge(EntryRejection rejection)
+    {
+        ArgumentNullException.ThrowIfNull(rejection);
+        Apply(1, rejection);
+    }
+
+    /// <summary>
+    /// What the entry's source attached to its tracker (<see cref="AckTracker.State"/>), e.g. the push request the entry
+    /// came from; <see langword="null"/> for untracked or merged tokens.
+    /// </summary>
+    public object? SourceState => (_owner as AckTracker)?.State;
 
     /// <summary>
     /// Records that the entry needs no further delivery anywhere: a stage dropped it, or it was merged into
     /// another entry that carries its token. Every pending sink acknowledgement is settled at once.
     /// </summary>
-    public void Complete() => Apply(int.MaxValue);
+    public void Complete() => Apply(int.MaxValue, null);
 
     /// <summary>
-    /// Acknowledges every token once, as <see cref="Acknowledge"/> on each would, but settles consecutive entries of
+    /// Records that the entry is refused and needs no further delivery anywhere (a stage rejected it): every pending
+    /// sink acknowledgement is settled and the source sees why.
+    /// </summary>
+    /// <param name="rejection">Why the entry was refused.</param>
+    public void Complete(EntryRejection rejection)
+    {
+        ArgumentNullException.ThrowIfNull(rejection);
+        Apply(int.MaxValue, rejection);
+    }
+
+    /// <summary>
+    /// Acknowledges every token once, as <see cref="Acknowledge()"/> on each would, but settles consecutive entries of
     /// one source as a single range: a sink acknowledging a batch of a file's lines takes one lock, not one per line.
     /// </summary>
     /// <param name="tokens">The tokens, typically in the order the entries were read.</param>
-    public static void AcknowledgeAll(ReadOnlySpan<AckToken> tokens)
+    public static void AcknowledgeAll(ReadOnlySpan<AckToken> tokens) => AcknowledgeAll(tokens, null);
+
+    /// <summary>
+    /// Acknowledges every token once, as <see cref="AcknowledgeAll(ReadOnlySpan{AckToken})"/> does, recording that the
+    /// sink refused them all for <paramref name="rejection"/> (e.g. a failed write), when it is not <see langword="null"/>.
+    /// </summary>
+    /// <param name="tokens">The tokens.</param>
+    /// <param name="rejection">Why they were refused, or <see langword="null"/> when delivered.</param>
+    public static void AcknowledgeAll(ReadOnlySpan<AckToken> tokens, EntryRejection? rejection)
     {
         AckTracker? tracker = null;
         long first = 0, last = -1;
@@ -57,16 +93,16 @@ public readonly struct AckToken : IEquatable<AckToken>
                     continue;
                 }
 
-                tracker?.Acknowledge(first, last, 1);
+                tracker?.Acknowledge(first, last, 1, rejection);
                 (tracker, first, last) = (owner, token._first, token._last);
             }
             else
             {
-                token.Apply(1);
+                token.Apply(1, rejection);
             }
         }
 
-        tracker?.Acknowledge(first, last, 1);
+        tracker?.Acknowledge(first, last, 1, rejection);
     }
 
     /// <summary>
@@ -112,17 +148,17 @@ public readonly struct AckToken : IEquatable<AckToken>
         }
     }
 
-    private void Apply(int count)
+    private void Apply(int count, EntryRejection? rejection)
     {
         switch (_owner)
         {
             case AckTracker tracker:
-                tracker.Acknowledge(_first, _last, count);
+                tracker.Acknowledge(_first, _last, count, rejection);
                 break;
             case AckToken[] group:
                 foreach (var part in group)
                 {
-                    part.Apply(count);
+                    part.Apply(count, rejection);
                 }
 
                 break;

@@ -10,8 +10,14 @@ namespace Pipeline.Runtime;
 /// </remarks>
 public sealed class AckTracker
 {
+    /// <summary>How many rejections a tracker keeps for <see cref="Rejections"/>; further ones are only counted.</summary>
+    public const int MaxRetainedRejections = 1000;
+
     private readonly Lock _lock = new();
     private int[] _remaining = new int[64];
+    private bool[] _rejected = new bool[64];
+    private List<EntryRejection>? _rejections;
+    private long _rejectedCount;
     private long[] _positions = new long[64];
     private long _head;
     private long _next;
@@ -31,6 +37,39 @@ public sealed class AckTracker
 
     /// <summary>How many sinks must acknowledge each entry.</summary>
     public int RequiredAcknowledgements { get; }
+
+    /// <summary>
+    /// What the source attached to this tracker, e.g. the push request its entries came from, for stages that decide
+    /// per request (<see cref="AckToken.SourceState"/>).
+    /// </summary>
+    public object? State { get; init; }
+
+    /// <summary>How many tracked entries were refused (each counted once, however many sinks refused it).</summary>
+    public long RejectedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rejectedCount;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Why entries were refused, in the order the refusals arrived; consecutive entries refused for the same cause
+    /// (the same <see cref="EntryRejection"/> instance) appear once. At most <see cref="MaxRetainedRejections"/>.
+    /// </summary>
+    public IReadOnlyList<EntryRejection> Rejections
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rejections is null ? [] : [.. _rejections];
+            }
+        }
+    }
 
     /// <summary>The highest position whose entry, and every earlier one, is fully acknowledged.</summary>
     public long CommittedPosition
@@ -71,6 +110,7 @@ public sealed class AckTracker
 
             var index = (int)(_next & (_remaining.Length - 1));
             _remaining[index] = RequiredAcknowledgements;
+            _rejected[index] = false;
             _positions[index] = position;
             var sequence = _next++;
             return new AckToken(this, sequence, sequence);
@@ -121,7 +161,7 @@ public sealed class AckTracker
         }
     }
 
-    internal void Acknowledge(long first, long last, int count)
+    internal void Acknowledge(long first, long last, int count, EntryRejection? rejection = null)
     {
         List<TaskCompletionSource>? release = null;
         lock (_lock)
@@ -129,7 +169,14 @@ public sealed class AckTracker
             var mask = _remaining.Length - 1;
             for (var sequence = Math.Max(first, _head); sequence <= last && sequence < _next; sequence++)
             {
-                ref var remaining = ref _remaining[(int)(sequence & mask)];
+                var index = (int)(sequence & mask);
+                ref var remaining = ref _remaining[index];
+                if (rejection is not null && remaining > 0 && !_rejected[index])
+                {
+                    _rejected[index] = true;
+                    Record(rejection);
+                }
+
                 remaining = count >= remaining ? 0 : remaining - count;
             }
 
@@ -163,19 +210,32 @@ public sealed class AckTracker
         }
     }
 
+    private void Record(EntryRejection rejection)
+    {
+        _rejectedCount++;
+        var list = _rejections ??= [];
+        if (list.Count < MaxRetainedRejections && (list.Count == 0 || !ReferenceEquals(list[^1], rejection)))
+        {
+            list.Add(rejection);
+        }
+    }
+
     private void Grow()
     {
         var size = _remaining.Length * 2;
         var remaining = new int[size];
         var positions = new long[size];
+        var rejected = new bool[size];
         var oldMask = _remaining.Length - 1;
         for (var sequence = _head; sequence < _next; sequence++)
         {
             remaining[(int)(sequence & (size - 1))] = _remaining[(int)(sequence & oldMask)];
             positions[(int)(sequence & (size - 1))] = _positions[(int)(sequence & oldMask)];
+            rejected[(int)(sequence & (size - 1))] = _rejected[(int)(sequence & oldMask)];
         }
 
         _remaining = remaining;
         _positions = positions;
+        _rejected = rejected;
     }
 }

@@ -66,7 +66,15 @@ internal sealed class FusedStages
                     anyDropped = true;
                     if (result.IsDrop)
                     {
-                        entry.Ack.Complete();
+                        if (result.Rejection is { } rejection)
+                        {
+                            entry.Ack.Complete(rejection);
+                        }
+                        else
+                        {
+                            entry.Ack.Complete();
+                        }
+
                         CountDrop(s, result.DropReason!);
                     }
                     else

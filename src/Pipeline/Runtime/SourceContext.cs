@@ -36,6 +36,15 @@ public sealed class SourceContext : ComponentContext
     public AckTracker CreateAckTracker(long startPosition = 0) => new(RequiredAcknowledgements, startPosition);
 
     /// <summary>
+    /// Creates a tracker that carries <paramref name="state"/> for stages to read (<see cref="AckToken.SourceState"/>),
+    /// e.g. one tracker per push request.
+    /// </summary>
+    /// <param name="startPosition">The position already committed.</param>
+    /// <param name="state">What stages may read from the tracked entries' tokens.</param>
+    /// <returns>The tracker.</returns>
+    public AckTracker CreateAckTracker(long startPosition, object? state) => new(RequiredAcknowledgements, startPosition) { State = state };
+
+    /// <summary>
     /// Hands a chunk downstream, waiting while downstream is full. Ownership passes with it; an empty chunk is
     /// released instead.
     /// </summary>

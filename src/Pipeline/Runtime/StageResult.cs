@@ -7,9 +7,14 @@ public readonly struct StageResult : IEquatable<StageResult>
 {
     private const string AbsorbedMarker = "\0absorbed";
 
-    private StageResult(string reason) => _reason = reason;
+    private StageResult(string reason, EntryRejection? rejection = null)
+    {
+        _reason = reason;
+        _rejection = rejection;
+    }
 
     private readonly string? _reason;
+    private readonly EntryRejection? _rejection;
 
     /// <summary>Keep the entry and pass it to the next stage.</summary>
     public static StageResult Keep => default;
@@ -44,8 +49,23 @@ public readonly struct StageResult : IEquatable<StageResult>
         return new StageResult(reason);
     }
 
+    /// <summary>
+    /// Refuse the entry (a validation or limit stage): it is dropped and counted under the rejection's reason, and its
+    /// source learns why (<see cref="AckToken.Complete(EntryRejection)"/>), so a push receiver can answer the client.
+    /// </summary>
+    /// <param name="rejection">Why; share one instance between entries refused for the same cause.</param>
+    /// <returns>The result.</returns>
+    public static StageResult Reject(EntryRejection rejection)
+    {
+        ArgumentNullException.ThrowIfNull(rejection);
+        return new StageResult(rejection.Reason, rejection);
+    }
+
+    /// <summary>Why the entry was refused, when the stage rejected it (<see cref="Reject"/>).</summary>
+    public EntryRejection? Rejection => _rejection;
+
     /// <inheritdoc/>
-    public bool Equals(StageResult other) => string.Equals(_reason, other._reason, StringComparison.Ordinal);
+    public bool Equals(StageResult other) => string.Equals(_reason, other._reason, StringComparison.Ordinal) && ReferenceEquals(_rejection, other._rejection);
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is StageResult other && Equals(other);
@@ -66,5 +86,5 @@ public readonly struct StageResult : IEquatable<StageResult>
     public static bool operator !=(StageResult left, StageResult right) => !left.Equals(right);
 
     /// <inheritdoc/>
-    public override string ToString() => IsAbsorbed ? "Absorb" : IsDrop ? $"Drop({DropReason})" : "Keep";
+    public override string ToString() => IsAbsorbed ? "Absorb" : _rejection is not null ? $"Reject({DropReason})" : IsDrop ? $"Drop({DropReason})" : "Keep";
 }
