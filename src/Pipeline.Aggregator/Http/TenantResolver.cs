@@ -1,3 +1,4 @@
+using Pipeline.Loki.Protocol;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -81,7 +82,7 @@ internal sealed class TenantResolver
             tenant = AggregatorServerOptions.SingleTenantId;
         }
 
-        if (!TenantId.IsValid(tenant, out var invalid))
+        if (!LokiTenant.IsValid(tenant, out var invalid))
         {
             status = StatusCodes.Status400BadRequest;
             error = invalid;

@@ -1,3 +1,4 @@
+using Pipeline.Loki.Protocol;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
@@ -125,7 +126,7 @@ public sealed partial class LogIngester : IAsyncDisposable
     /// <exception cref="IOException">The WAL write failed; the push must not be acknowledged.</exception>
     public async ValueTask<AppendResult> AppendAsync(string tenant, IReadOnlyList<IngestStream> streams, CancellationToken cancellationToken = default)
     {
-        TenantId.Validate(tenant);
+        LokiTenant.Validate(tenant);
         ArgumentNullException.ThrowIfNull(streams);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
@@ -195,7 +196,7 @@ public sealed partial class LogIngester : IAsyncDisposable
     /// <exception cref="ArgumentException">The tenant ID is invalid.</exception>
     public IReadOnlyList<LabelSet> SelectStreams(string tenant, IReadOnlyList<LabelMatcher> matchers, long fromNs = long.MinValue, long toNs = long.MaxValue)
     {
-        TenantId.Validate(tenant);
+        LokiTenant.Validate(tenant);
         ArgumentNullException.ThrowIfNull(matchers);
         if (!_tenants.TryGetValue(tenant, out var state))
         {
@@ -233,7 +234,7 @@ public sealed partial class LogIngester : IAsyncDisposable
     /// <exception cref="ArgumentException">The tenant ID is invalid.</exception>
     public IEnumerable<StoredEntry> ReadEntries(string tenant, LabelSet stream, long fromNs, long toNs, Direction direction = Direction.Forward)
     {
-        TenantId.Validate(tenant);
+        LokiTenant.Validate(tenant);
         ArgumentNullException.ThrowIfNull(stream);
         if (!_tenants.TryGetValue(tenant, out var state) || fromNs >= toNs)
         {
@@ -289,7 +290,7 @@ public sealed partial class LogIngester : IAsyncDisposable
     /// <returns>The names, sorted.</returns>
     public IReadOnlyList<string> LabelNames(string tenant)
     {
-        TenantId.Validate(tenant);
+        LokiTenant.Validate(tenant);
         var names = new HashSet<string>(StringComparer.Ordinal);
         if (_tenants.TryGetValue(tenant, out var state))
         {
@@ -317,7 +318,7 @@ public sealed partial class LogIngester : IAsyncDisposable
     /// <returns>The values, sorted.</returns>
     public IReadOnlyList<string> LabelValues(string tenant, string name)
     {
-        TenantId.Validate(tenant);
+        LokiTenant.Validate(tenant);
         ArgumentNullException.ThrowIfNull(name);
         var values = new HashSet<string>(StringComparer.Ordinal);
         if (_tenants.TryGetValue(tenant, out var state))
@@ -437,7 +438,7 @@ public sealed partial class LogIngester : IAsyncDisposable
 
     private void ApplyReplayed(WalRecord record)
     {
-        if (!TenantId.IsValid(record.Tenant, out var error))
+        if (!LokiTenant.IsValid(record.Tenant, out var error))
         {
             LogReplaySkipped(_logger, record.Sequence, error);
             return;

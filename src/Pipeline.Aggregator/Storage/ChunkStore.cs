@@ -1,3 +1,4 @@
+using Pipeline.Loki.Protocol;
 using System.Globalization;
 using Pipeline.Model;
 
@@ -24,7 +25,7 @@ internal sealed class ChunkStore
 
     public string TenantDirectory(string tenant)
     {
-        TenantId.Validate(tenant);
+        LokiTenant.Validate(tenant);
         var path = Path.GetFullPath(Path.Combine(_root, tenant));
         if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
@@ -75,7 +76,7 @@ internal sealed class ChunkStore
         foreach (var directory in Directory.EnumerateDirectories(_root))
         {
             var name = Path.GetFileName(directory);
-            if (TenantId.IsValid(name, out _))
+            if (LokiTenant.IsValid(name, out _))
             {
                 yield return name;
             }

@@ -177,9 +177,9 @@ public sealed class LokiPushSinkOptions
             throw new ArgumentException($"HttpVersion {HttpVersion} is not supported: use 1.1 or 2.0.", nameof(HttpVersion));
         }
 
-        if (TenantId is not null && (TenantId.Length == 0 || TenantId.Length > 150 || TenantId.Contains('|', StringComparison.Ordinal)))
+        if (TenantId is not null && !Protocol.LokiTenant.IsValid(TenantId, out var tenantError))
         {
-            throw new ArgumentException($"TenantId '{TenantId}' is invalid: 1 to 150 characters, without '|'.", nameof(TenantId));
+            throw new ArgumentException($"TenantId '{TenantId}' is invalid: {tenantError}.", nameof(TenantId));
         }
 
         var credentials = (BasicAuthUsername is not null || BasicAuthPassword is not null ? 1 : 0) + (BearerToken is not null ? 1 : 0) + (BearerTokenFile is not null ? 1 : 0);

@@ -1,3 +1,4 @@
+using Pipeline.Loki.Protocol;
 using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.Storage;
 using static Pipeline.Aggregator.Tests.TestData;
@@ -13,7 +14,7 @@ public class ChunkStoreTests
     [InlineData(".hidden")]
     public void TenantId_Valid(string tenant)
     {
-        Assert.True(TenantId.IsValid(tenant, out var error), error);
+        Assert.True(LokiTenant.IsValid(tenant, out var error), error);
     }
 
     [Theory]
@@ -28,15 +29,15 @@ public class ChunkStoreTests
     [InlineData("a|b", "unsupported character '|'")]
     public void TenantId_Invalid_SaysWhy(string tenant, string expected)
     {
-        Assert.False(TenantId.IsValid(tenant, out var error));
+        Assert.False(LokiTenant.IsValid(tenant, out var error));
         Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
     [Fact]
     public void TenantId_TooLong_Rejected()
     {
-        Assert.True(TenantId.IsValid(new string('a', 150), out _));
-        Assert.False(TenantId.IsValid(new string('a', 151), out var error));
+        Assert.True(LokiTenant.IsValid(new string('a', 150), out _));
+        Assert.False(LokiTenant.IsValid(new string('a', 151), out var error));
         Assert.Equal("tenant ID is too long: max 150 characters", error);
     }
 

@@ -1,12 +1,13 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Pipeline.Aggregator.Storage;
+namespace Pipeline.Loki.Protocol;
 
 /// <summary>
-/// Tenant ID rules of Loki (dskit's <c>ValidTenantID</c>): at most 150 characters of <c>[a-zA-Z0-9!-_.*'()]</c>,
-/// and neither <c>.</c> nor <c>..</c>. Because of these rules a tenant ID is always a single, safe folder name.
+/// Loki's tenant ID rule (dskit's <c>ValidTenantID</c>), the one rule for the <c>X-Scope-OrgID</c> a client sends and a
+/// receiver accepts: 1 to 150 characters of <c>[a-zA-Z0-9!-_.*'()]</c>, and neither <c>.</c> nor <c>..</c>. A valid tenant
+/// ID is therefore always a single, safe folder name.
 /// </summary>
-public static class TenantId
+public static class LokiTenant
 {
     /// <summary>The maximum length of a tenant ID.</summary>
     public const int MaxLength = 150;
@@ -50,12 +51,13 @@ public static class TenantId
 
     /// <summary>Throws when a tenant ID is not valid.</summary>
     /// <param name="tenant">The tenant ID.</param>
+    /// <param name="paramName">The argument or option being checked, for the exception.</param>
     /// <exception cref="ArgumentException">The tenant ID is empty, too long, <c>.</c>/<c>..</c>, or has an unsupported character.</exception>
-    public static void Validate(string? tenant)
+    public static void Validate(string? tenant, string? paramName = "tenant")
     {
         if (!IsValid(tenant, out var error))
         {
-            throw new ArgumentException(error, nameof(tenant));
+            throw new ArgumentException(error, paramName);
         }
     }
 
