@@ -67,7 +67,11 @@ public sealed class EntryChunk
     }
 
     /// <summary>Acknowledges every entry once (one sink delivered them all).</summary>
-    public void AcknowledgeAll()
+    public void AcknowledgeAll() => AcknowledgeAll(null);
+
+    /// <summary>Acknowledges every entry once, recording that the sink refused them all for <paramref name="rejection"/>.</summary>
+    /// <param name="rejection">Why they were refused, or <see langword="null"/> when delivered.</param>
+    public void AcknowledgeAll(EntryRejection? rejection)
     {
         var tokens = System.Buffers.ArrayPool<AckToken>.Shared.Rent(Count);
         for (var i = 0; i < Count; i++)
@@ -75,7 +79,7 @@ public sealed class EntryChunk
             tokens[i] = _entries[i].Ack;
         }
 
-        AckToken.AcknowledgeAll(tokens.AsSpan(0, Count));
+        AckToken.AcknowledgeAll(tokens.AsSpan(0, Count), rejection);
         System.Buffers.ArrayPool<AckToken>.Shared.Return(tokens, clearArray: true);
     }
 
