@@ -53,6 +53,9 @@ public sealed class IngesterOptions
     /// <summary>Whether the flush and retention loops run in the background (default); tests call the methods themselves.</summary>
     public bool RunBackgroundLoops { get; init; } = true;
 
+    /// <summary>Test hook: runs before each WAL group is written; what it throws fails the write (disk full, I/O error).</summary>
+    internal Action? WalBeforeWrite { get; init; }
+
     /// <summary>Test hook: awaited by the WAL writer before each group.</summary>
     internal Func<ValueTask>? WalWriterGate { get; init; }
 

@@ -87,6 +87,7 @@ public sealed partial class LogIngester : IAsyncDisposable
             FsyncInterval = options.WalFsyncInterval,
             SegmentSize = options.WalSegmentSize,
             WriterGate = options.WalWriterGate,
+            BeforeWrite = options.WalBeforeWrite,
         };
         ingester._wal = WriteAheadLog.Open(walOptions, ingester._time, logger, firstSequence, ingester.ApplyReplayed, out var replay);
         ingester.Replay = replay;
@@ -116,7 +117,9 @@ public sealed partial class LogIngester : IAsyncDisposable
     /// <summary>
     /// Appends the entries of one validated push. Entries older than their stream's newest minus half of
     /// <see cref="IngesterOptions.MaxChunkAge"/> are refused (listed in the result); identical entries are stored once.
-    /// Completes when the accepted entries are durable in the WAL.
+    /// Durability first: the accepted entries are written to the WAL, and only once they are durable do they become
+    /// visible to queries and does this complete. When the WAL write fails nothing of the push is visible, so a retry
+    /// of it is stored (not mistaken for a duplicate).
     /// </summary>
     /// <param name="tenant">The tenant ID.</param>
     /// <param name="streams">The streams with their entries; the line bytes only need to stay valid until this completes.</param>
@@ -131,23 +134,26 @@ public sealed partial class LogIngester : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         var state = GetOrCreateTenant(tenant);
-        var counts = default(Counts);
+        var append = new PendingAppend(this, state);
         Task durable;
         lock (state.Gate)
         {
             var sequence = _wal.ReserveSequence();
-            var accepted = Apply(state, streams, sequence, replay: false, ref counts);
-            durable = _wal.Enqueue(sequence, tenant, accepted);
+            append.Sequence = sequence;
+            append.Streams = Check(state, streams, ref append.Counts);
+
+            // The WAL writer stores the entries in memory once they are durable, in sequence order, before this completes.
+            durable = _wal.Enqueue(sequence, tenant, append.Streams, append.Store);
         }
 
+        // The WAL writer reads the caller's line bytes, so the append waits for it even if the caller gives up.
+        await durable.ConfigureAwait(false);
         if (MemoryBytes > _options.MemoryLimitBytes)
         {
             SignalFlush();
         }
 
-        // The WAL writer reads the caller's line bytes, so the append waits for it even if the caller gives up.
-        await durable.ConfigureAwait(false);
-        return new AppendResult(counts.Accepted, counts.Duplicates, counts.Rejections);
+        return new AppendResult(append.Counts.Accepted, append.Counts.Duplicates, append.Counts.Rejections);
     }
 
     /// <summary>
@@ -448,38 +454,28 @@ public sealed partial class LogIngester : IAsyncDisposable
         var counts = default(Counts);
         lock (state.Gate)
         {
-            Apply(state, record.Streams, record.Sequence, replay: true, ref counts);
+            Store(state, record.Streams, record.Sequence, replay: true, ref counts);
         }
     }
 
-    /// <summary>Applies one record to memory (under the tenant's gate); returns what goes to the WAL.</summary>
-    private List<IngestStream> Apply(TenantState tenant, IReadOnlyList<IngestStream> streams, long sequence, bool replay, ref Counts counts)
+    /// <summary>
+    /// Refuses the entries too far behind their stream's newest (under the tenant's gate, before the WAL write); returns
+    /// what goes to the WAL. Nothing becomes visible here.
+    /// </summary>
+    private List<IngestStream> Check(TenantState tenant, IReadOnlyList<IngestStream> streams, ref Counts counts)
     {
         var toWal = new List<IngestStream>(streams.Count);
-        var now = _time.GetUtcNow();
         for (var s = 0; s < streams.Count; s++)
         {
             var input = streams[s];
-            var labels = input.Labels;
-            if (!tenant.Streams.TryGetValue(labels, out var stream))
-            {
-                stream = new StreamState(labels, tenant.Index.FlushedThrough(labels));
-                tenant.Streams.Add(labels, stream);
-            }
-
-            if (replay && sequence <= stream.FlushedThroughSequence)
-            {
-                continue; // Already in a flushed chunk.
-            }
-
+            var stream = GetOrCreateStream(tenant, input.Labels);
             var entries = input.Entries;
             List<IngestEntry>? kept = null;
-            var touched = false;
             for (var e = 0; e < entries.Count; e++)
             {
                 var entry = entries[e];
                 var ts = entry.TimestampNs;
-                if (!replay && stream.HighestTs != long.MinValue && ts < stream.HighestTs - _windowNs)
+                if (stream.HighestTs != long.MinValue && ts < stream.HighestTs - _windowNs)
                 {
                     kept ??= Prefix(entries, e);
                     counts.Reject(new EntryRejection(
@@ -491,18 +487,63 @@ public sealed partial class LogIngester : IAsyncDisposable
                     continue;
                 }
 
+                kept?.Add(entry);
+                stream.HighestTs = Math.Max(stream.HighestTs, ts);
+            }
+
+            if (kept is null)
+            {
+                toWal.Add(input);
+            }
+            else if (kept.Count > 0)
+            {
+                toWal.Add(new IngestStream(input.Labels, kept));
+            }
+        }
+
+        return toWal;
+    }
+
+    private static StreamState GetOrCreateStream(TenantState tenant, LabelSet labels)
+    {
+        if (!tenant.Streams.TryGetValue(labels, out var stream))
+        {
+            stream = new StreamState(labels, tenant.Index.FlushedThrough(labels));
+            tenant.Streams.Add(labels, stream);
+        }
+
+        return stream;
+    }
+
+    /// <summary>Stores one durable record's entries in memory (under the tenant's gate): from then on queries see them.</summary>
+    private void Store(TenantState tenant, IReadOnlyList<IngestStream> streams, long sequence, bool replay, ref Counts counts)
+    {
+        var now = _time.GetUtcNow();
+        for (var s = 0; s < streams.Count; s++)
+        {
+            var input = streams[s];
+            var stream = GetOrCreateStream(tenant, input.Labels);
+            if (replay && sequence <= stream.FlushedThroughSequence)
+            {
+                continue; // Already in a flushed chunk.
+            }
+
+            var entries = input.Entries;
+            var touched = false;
+            for (var e = 0; e < entries.Count; e++)
+            {
+                var entry = entries[e];
+                var ts = entry.TimestampNs;
                 var chunk = stream.Current ??= new MemoryChunk(sequence, now);
                 var added = chunk.Head.TryAppend(ts, entry.Line.Span, entry.Metadata);
                 if (added < 0)
                 {
-                    kept ??= Prefix(entries, e);
                     counts.Duplicates++;
                     continue;
                 }
 
                 touched = true;
                 counts.Accepted++;
-                kept?.Add(entry);
                 Interlocked.Add(ref _memoryBytes, added);
                 chunk.MinTs = Math.Min(chunk.MinTs, ts);
                 chunk.MaxTs = Math.Max(chunk.MaxTs, ts);
@@ -516,7 +557,7 @@ public sealed partial class LogIngester : IAsyncDisposable
             if (touched)
             {
                 var chunk = stream.Current!;
-                chunk.LastSequence = sequence;
+                chunk.LastSequence = Math.Max(chunk.LastSequence, sequence);
                 chunk.LastAppendAt = now;
                 stream.LastAppendAt = now;
                 if (chunk.FillBytes >= _options.TargetChunkSize)
@@ -525,18 +566,7 @@ public sealed partial class LogIngester : IAsyncDisposable
                     SignalFlush();
                 }
             }
-
-            if (kept is null)
-            {
-                toWal.Add(input);
-            }
-            else if (kept.Count > 0)
-            {
-                toWal.Add(new IngestStream(labels, kept));
-            }
         }
-
-        return toWal;
     }
 
     private static List<IngestEntry> Prefix(IReadOnlyList<IngestEntry> entries, int count)
@@ -849,6 +879,24 @@ public sealed partial class LogIngester : IAsyncDisposable
 
     [LoggerMessage(24, LogLevel.Warning, "WAL record {Sequence} skipped on replay: {Reason}")]
     private static partial void LogReplaySkipped(ILogger logger, long sequence, string reason);
+
+    /// <summary>One append between its check and its store, which the WAL writer runs once the record is durable.</summary>
+    private sealed class PendingAppend(LogIngester ingester, TenantState tenant)
+    {
+        public Counts Counts;
+
+        public long Sequence { get; set; }
+
+        public IReadOnlyList<IngestStream> Streams { get; set; } = [];
+
+        public void Store()
+        {
+            lock (tenant.Gate)
+            {
+                ingester.Store(tenant, Streams, Sequence, replay: false, ref Counts);
+            }
+        }
+    }
 
     private struct Counts
     {

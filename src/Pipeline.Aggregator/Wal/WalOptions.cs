@@ -13,6 +13,9 @@ internal sealed class WalOptions
 
     public int MaxRecordSize { get; init; } = 256 << 20;
 
+    /// <summary>Test hook: runs before each group is written; what it throws fails the group, as an I/O error would.</summary>
+    public Action? BeforeWrite { get; init; }
+
     /// <summary>Test hook: awaited by the writer before it takes a group from the queue.</summary>
     public Func<ValueTask>? WriterGate { get; init; }
 }

@@ -92,10 +92,13 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
     /// <summary>Reserves the sequence number of the next record (call under the tenant's lock, before applying it).</summary>
     public long ReserveSequence() => Interlocked.Increment(ref _nextSequence) - 1;
 
-    /// <summary>Queues a record; the task completes when the record is written (and fsynced, per policy).</summary>
-    public Task Enqueue(long sequence, string tenant, IReadOnlyList<IngestStream> streams)
+    /// <summary>
+    /// Queues a record; once it is written (and fsynced, per policy) the writer runs <paramref name="durable"/> (records in
+    /// queue order) and completes the task. When the write fails, <paramref name="durable"/> does not run and the task faults.
+    /// </summary>
+    public Task Enqueue(long sequence, string tenant, IReadOnlyList<IngestStream> streams, Action? durable = null)
     {
-        var pending = new Pending(sequence, tenant, streams);
+        var pending = new Pending(sequence, tenant, streams, durable);
         Interlocked.Increment(ref _queued);
         if (!_queue.Writer.TryWrite(pending))
         {
@@ -336,7 +339,17 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
             {
                 if (failure is null)
                 {
-                    pending.Done.TrySetResult();
+                    try
+                    {
+                        pending.Durable?.Invoke();
+                        pending.Done.TrySetResult();
+                    }
+#pragma warning disable CA1031 // The appender gets the failure; the writer keeps serving.
+                    catch (Exception ex)
+#pragma warning restore CA1031
+                    {
+                        pending.Done.TrySetException(ex);
+                    }
                 }
                 else
                 {
@@ -357,6 +370,7 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
                 throw new ObjectDisposedException(nameof(WriteAheadLog), "the WAL is closed");
             }
 
+            _options.BeforeWrite?.Invoke();
             buffer.Clear();
             var maxSequence = _current.MaxSequence;
             foreach (var pending in group)
@@ -452,8 +466,10 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
         public long MaxSequence { get; set; } = -1;
     }
 
-    private sealed class Pending(long sequence, string tenant, IReadOnlyList<IngestStream> streams)
+    private sealed class Pending(long sequence, string tenant, IReadOnlyList<IngestStream> streams, Action? durable)
     {
+        public Action? Durable { get; } = durable;
+
         public long Sequence { get; } = sequence;
 
         public string Tenant { get; } = tenant;

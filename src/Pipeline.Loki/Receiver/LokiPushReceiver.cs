@@ -171,16 +171,30 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                 return;
             }
 
+            // Sizes first, so stages deciding on a whole request or stream see it before its last entry arrives.
             long lineBytes = 0;
+            var streams = new Dictionary<LabelSet, PushedStream>(push.Streams.Count);
             foreach (var stream in push.Streams)
             {
+                var labels = WithExtraLabels(stream.Labels);
+                if (!streams.TryGetValue(labels, out var share))
+                {
+                    share = new PushedStream(labels);
+                    streams[labels] = share;
+                }
+
+                long bytes = 0;
                 foreach (var entry in stream.Entries)
                 {
-                    lineBytes += entry.Line.Length;
+                    bytes += entry.Line.Length;
                 }
+
+                share.EntryCount += stream.Entries.Count;
+                share.LineBytes += bytes;
+                lineBytes += bytes;
             }
 
-            tracker = source.CreateAckTracker(0, new ReceivedPush(tenant.Tenant, count, lineBytes));
+            tracker = source.CreateAckTracker(0, new ReceivedPush(tenant.Tenant, count, lineBytes, streams));
             var refusal = await EmitAsync(source, push, tenant.Tenant, tracker, aborted).ConfigureAwait(false);
             if (refusal is not null)
             {

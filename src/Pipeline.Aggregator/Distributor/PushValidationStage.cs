@@ -1,0 +1,124 @@
+using System.Globalization;
+using Pipeline.Model;
+using Pipeline.Runtime;
+
+namespace Pipeline.Aggregator.Distributor;
+
+/// <summary>
+/// The distributor's validation (Loki's <c>validate.go</c>): a stream's labels (count, name and value length), each
+/// line's size, and its timestamp (not older than <c>reject_old_samples_max_age</c>, not past the creation grace
+/// period). An invalid entry is refused with 400 and Loki's message; the rest of its push is still stored.
+/// </summary>
+internal sealed class PushValidationStage : ILogStage
+{
+    private const int MaxCachedLabelSets = 16 * 1024;
+
+    private readonly DistributorLimitsByTenant _limits;
+    private readonly TimeProvider _time;
+    private readonly DiscardCounters _discards;
+    private readonly Dictionary<(DistributorLimits, LabelSet), EntryRejection?> _labelVerdicts = [];
+    private object? _lastRequest;
+    private long _nowNs;
+
+    public PushValidationStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
+    {
+        _limits = limits;
+        _time = time;
+        _discards = discards;
+    }
+
+    public StageResult Process(LogEntry entry)
+    {
+        var limits = _limits.For(entry.Tenant);
+        var rejection = LabelVerdict(limits, entry.Labels);
+        if (rejection is null)
+        {
+            var length = entry.LineLength;
+            var ts = entry.Timestamp;
+            var now = Now(entry);
+            if (limits.MaxLineSize > 0 && length > limits.MaxLineSize)
+            {
+                rejection = new EntryRejection(RejectionKind.Invalid, DiscardReason.LineTooLong, string.Format(
+                    CultureInfo.InvariantCulture,
+                    "Max entry size '{0}' bytes exceeded for stream '{1}' while adding an entry with length '{2}' bytes",
+                    limits.MaxLineSize, entry.Labels, length));
+            }
+            else if (limits.RejectOldSamples && ts < now - (limits.RejectOldSamplesMaxAge.Ticks * 100))
+            {
+                rejection = new EntryRejection(RejectionKind.Invalid, DiscardReason.GreaterThanMaxSampleAge,
+                    $"entry for stream '{entry.Labels}' has timestamp too old: {LokiMessageFormat.Time(ts)}, oldest acceptable timestamp is: {LokiMessageFormat.Time(now - (limits.RejectOldSamplesMaxAge.Ticks * 100))}");
+            }
+            else if (ts > now + (limits.CreationGracePeriod.Ticks * 100))
+            {
+                rejection = new EntryRejection(RejectionKind.Invalid, DiscardReason.TooFarInFuture,
+                    $"entry for stream '{entry.Labels}' has timestamp too new: {LokiMessageFormat.Time(ts)}");
+            }
+            else
+            {
+                return StageResult.Keep;
+            }
+        }
+
+        _discards.Add(entry.Tenant, rejection.Reason, 1, entry.LineLength);
+        return StageResult.Reject(rejection);
+    }
+
+    private long Now(LogEntry entry)
+    {
+        // One clock read per push request, not per line.
+        var request = entry.Ack.SourceState;
+        if (request is null || !ReferenceEquals(request, _lastRequest))
+        {
+            _lastRequest = request;
+            _nowNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+        }
+
+        return _nowNs;
+    }
+
+    private EntryRejection? LabelVerdict(DistributorLimits limits, LabelSet labels)
+    {
+        if (_labelVerdicts.TryGetValue((limits, labels), out var verdict))
+        {
+            return verdict;
+        }
+
+        verdict = ValidateLabels(labels, limits);
+        if (_labelVerdicts.Count >= MaxCachedLabelSets)
+        {
+            _labelVerdicts.Clear();
+        }
+
+        _labelVerdicts[(limits, labels)] = verdict;
+        return verdict;
+    }
+
+    private static EntryRejection? ValidateLabels(LabelSet labels, DistributorLimits limits)
+    {
+        if (labels.Count == 0)
+        {
+            return new EntryRejection(RejectionKind.Invalid, DiscardReason.InvalidLabels, "error at least one label pair is required per stream");
+        }
+
+        if (labels.Count > limits.MaxLabelNamesPerSeries)
+        {
+            return new EntryRejection(RejectionKind.Invalid, DiscardReason.MaxLabelNamesPerSeries, string.Format(
+                CultureInfo.InvariantCulture, "entry for stream '{0}' has {1} label names; limit {2}", labels, labels.Count, limits.MaxLabelNamesPerSeries));
+        }
+
+        foreach (var label in labels)
+        {
+            if (label.Name.Length > limits.MaxLabelNameLength)
+            {
+                return new EntryRejection(RejectionKind.Invalid, DiscardReason.LabelNameTooLong, $"stream '{labels}' has label name too long: '{label.Name}'");
+            }
+
+            if (label.Value.Length > limits.MaxLabelValueLength)
+            {
+                return new EntryRejection(RejectionKind.Invalid, DiscardReason.LabelValueTooLong, $"stream '{labels}' has label value too long: '{label.Value}'");
+            }
+        }
+
+        return null;
+    }
+}

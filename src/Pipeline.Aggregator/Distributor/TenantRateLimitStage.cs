@@ -1,0 +1,72 @@
+using System.Globalization;
+using Pipeline.Loki.Receiver;
+using Pipeline.Model;
+using Pipeline.Runtime;
+
+namespace Pipeline.Aggregator.Distributor;
+
+/// <summary>
+/// The tenant's ingestion rate (Loki's <c>ingestion_rate_mb</c> / <c>ingestion_burst_size_mb</c>): a push whose line
+/// bytes do not fit in the tenant's bucket is refused whole with 429 and Loki's message.
+/// </summary>
+internal sealed class TenantRateLimitStage : ILogStage
+{
+    private readonly DistributorLimitsByTenant _limits;
+    private readonly TimeProvider _time;
+    private readonly DiscardCounters _discards;
+    private readonly Dictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
+
+    public TenantRateLimitStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
+    {
+        _limits = limits;
+        _time = time;
+        _discards = discards;
+    }
+
+    public StageResult Process(LogEntry entry)
+    {
+        var limits = _limits.For(entry.Tenant);
+        if (limits.IngestionRateBytes <= 0)
+        {
+            return StageResult.Keep;
+        }
+
+        EntryRejection? refusal;
+        if (entry.Ack.SourceState is ReceivedPush push)
+        {
+            refusal = push.Decided ? push.Refusal : push.Decide(TryTake(entry.Tenant, limits, push.EntryCount, push.LineBytes));
+        }
+        else
+        {
+            refusal = TryTake(entry.Tenant, limits, 1, entry.LineLength);
+        }
+
+        if (refusal is null)
+        {
+            return StageResult.Keep;
+        }
+
+        _discards.Add(entry.Tenant, DiscardReason.RateLimited, 1, entry.LineLength);
+        return StageResult.Reject(refusal);
+    }
+
+    private EntryRejection? TryTake(string? tenant, DistributorLimits limits, int entries, long bytes)
+    {
+        var key = tenant ?? string.Empty;
+        if (!_buckets.TryGetValue(key, out var bucket))
+        {
+            bucket = new TokenBucket(limits.IngestionRateBytes, limits.IngestionBurstBytes, _time);
+            _buckets[key] = bucket;
+        }
+
+        if (bucket.TryTake(bytes))
+        {
+            return null;
+        }
+
+        return new EntryRejection(RejectionKind.Limited, DiscardReason.RateLimited, string.Format(
+            CultureInfo.InvariantCulture,
+            "Ingestion rate limit exceeded for user {0} (limit: {1} bytes/sec) while attempting to ingest '{2}' lines totaling '{3}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased",
+            tenant, (long)limits.IngestionRateBytes, entries, bytes));
+    }
+}
