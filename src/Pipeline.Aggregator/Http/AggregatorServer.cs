@@ -12,6 +12,10 @@ using Pipeline.Aggregator.Explore;
 using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Querier;
+using Pipeline.Diagnostics;
+using Pipeline.Loki.Receiver;
+using Pipeline.Runtime;
+using System.Diagnostics.Metrics;
 using Pipeline.Prometheus.Exposition;
 
 namespace Pipeline.Aggregator.Http;
@@ -33,7 +37,8 @@ public sealed partial class AggregatorServer : IAsyncDisposable
     private readonly TailHub _tails = new();
     private WebApplication? _app;
     private LogIngester? _ingester;
-    private PushDistributor? _distributor;
+    private LogPipeline? _pipeline;
+    private DiscardCounters? _discards;
     private PushEndpoint? _push;
     private volatile bool _ready;
     private int _stopped;
@@ -95,7 +100,8 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         });
         builder.Services.AddPrometheusMetrics(metrics =>
         {
-            metrics.Meters.Add(PushDistributor.MeterName);
+            metrics.Meters.Add(DiscardCounters.MeterName);
+            metrics.Meters.Add(PipelineInstruments.MeterName);
             metrics.TimeProvider = _time;
         });
         builder.Services.AddRoutingCore();
@@ -127,9 +133,28 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         var ingesterOptions = _options.Ingester ?? new IngesterOptions { DataDirectory = _options.DataDirectory };
         _ingester = await Task.Run(() => LogIngester.Open(ingesterOptions, _time, _loggerFactory), cancellationToken).ConfigureAwait(false);
         var engine = new LogQLEngine(new IngesterQueryStore(_ingester), _options.Query, _time);
-        _distributor = new PushDistributor(_ingester, _options.Limits, _options.TenantLimits, _time, _tails);
         queries.Attach(engine, _ingester);
-        _push = new PushEndpoint(_distributor, tenants, _options, () => _ready);
+
+        // The write path is a pipeline of the library's own stages: push receiver -> distributor -> ingester.
+        var meters = app.Services.GetService<IMeterFactory>();
+        _discards = new DiscardCounters(meters);
+        var limits = new DistributorLimitsByTenant(_options.Limits, _options.TenantLimits);
+        var receiver = new LokiPushReceiver(new LokiPushReceiverOptions
+        {
+            MaxRequestBodyBytes = _options.MaxRequestBodyBytes,
+            MaxDecompressedBodyBytes = (int)Math.Min(int.MaxValue, _options.MaxDecompressedBodyBytes),
+            ResolveTenant = tenants.Resolve,
+        });
+        _pipeline = LogPipeline.Create(new PipelineOptions { Name = "aggregator", TimeProvider = _time, LoggerFactory = _loggerFactory, MeterFactory = meters })
+            .From(receiver, "push")
+            .Then(new PushValidationStage(limits, _time, _discards), "validate")
+            .Then(new TenantRateLimitStage(limits, _time, _discards), "tenant-rate-limit")
+            .Then(new StreamLimitStage(limits, _time, _discards), "stream-limits")
+            .To(new IngesterSink(_ingester, _tails, _discards, AggregatorServerOptions.SingleTenantId), "ingester")
+            .Build();
+        await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
+        await receiver.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _push = new PushEndpoint(receiver, _options, () => _ready);
         push = _push.HandleAsync;
         tail = new TailEndpoint(engine, _tails, tenants, queries, _options.Query, app.Lifetime.ApplicationStopping).HandleAsync;
         _ready = true;
@@ -171,6 +196,13 @@ public sealed partial class AggregatorServer : IAsyncDisposable
             }
         }
 
+        if (_pipeline is not null)
+        {
+            // Sources stop, the distributor drains, the ingester sink acknowledges what it stored.
+            await _pipeline.StopAsync(cancellationToken).ConfigureAwait(false);
+            await _pipeline.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_ingester is not null)
         {
             if (_options.FlushOnShutdown)
@@ -189,7 +221,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
             await _ingester.DisposeAsync().ConfigureAwait(false);
         }
 
-        _distributor?.Dispose();
+        _discards?.Dispose();
         _push?.Dispose();
     }
 

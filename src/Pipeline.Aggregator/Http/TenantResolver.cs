@@ -1,8 +1,8 @@
 using Pipeline.Loki.Protocol;
+using Pipeline.Loki.Receiver;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
-using Pipeline.Aggregator.Storage;
 
 namespace Pipeline.Aggregator.Http;
 
@@ -23,6 +23,10 @@ internal sealed class TenantResolver
     }
 
     private bool AuthRequired => _tokens.Count > 0 || _users.Count > 0;
+
+    /// <summary>The tenant of a push, for the push receiver.</summary>
+    public PushTenant Resolve(HttpContext context) =>
+        TryResolve(context, out var tenant, out var status, out var error) ? PushTenant.Accept(tenant) : PushTenant.Refuse(status, error);
 
     /// <summary>Resolves the tenant, or gives the status code (401/403/400) and message to answer with.</summary>
     public bool TryResolve(HttpContext context, out string tenant, out int status, out string error)

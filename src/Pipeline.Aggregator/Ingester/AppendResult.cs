@@ -13,14 +13,14 @@ public enum RejectionReason
 /// <param name="TimestampNs">The entry's timestamp.</param>
 /// <param name="Reason">Why it was refused.</param>
 /// <param name="Message">The message Loki gives for it, e.g. <c>entry too far behind, entry timestamp is: ..., oldest acceptable timestamp is: ...</c>.</param>
-public sealed record EntryRejection(int StreamIndex, int EntryIndex, long TimestampNs, RejectionReason Reason, string Message);
+public sealed record AppendRejection(int StreamIndex, int EntryIndex, long TimestampNs, RejectionReason Reason, string Message);
 
 /// <summary>The outcome of an append: everything not listed in <see cref="Rejections"/> is durable in the WAL.</summary>
 public sealed class AppendResult
 {
-    private static readonly EntryRejection[] s_none = [];
+    private static readonly AppendRejection[] s_none = [];
 
-    internal AppendResult(int accepted, int duplicates, IReadOnlyList<EntryRejection>? rejections)
+    internal AppendResult(int accepted, int duplicates, IReadOnlyList<AppendRejection>? rejections)
     {
         Accepted = accepted;
         Duplicates = duplicates;
@@ -34,5 +34,5 @@ public sealed class AppendResult
     public int Duplicates { get; }
 
     /// <summary>Entries refused, each with the reason; empty when all were accepted.</summary>
-    public IReadOnlyList<EntryRejection> Rejections { get; }
+    public IReadOnlyList<AppendRejection> Rejections { get; }
 }

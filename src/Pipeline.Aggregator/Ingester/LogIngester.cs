@@ -478,7 +478,7 @@ public sealed partial class LogIngester : IAsyncDisposable
                 if (stream.HighestTs != long.MinValue && ts < stream.HighestTs - _windowNs)
                 {
                     kept ??= Prefix(entries, e);
-                    counts.Reject(new EntryRejection(
+                    counts.Reject(new AppendRejection(
                         s,
                         e,
                         ts,
@@ -902,8 +902,8 @@ public sealed partial class LogIngester : IAsyncDisposable
     {
         public int Accepted;
         public int Duplicates;
-        public List<EntryRejection>? Rejections;
+        public List<AppendRejection>? Rejections;
 
-        public void Reject(EntryRejection rejection) => (Rejections ??= []).Add(rejection);
+        public void Reject(AppendRejection rejection) => (Rejections ??= []).Add(rejection);
     }
 }
