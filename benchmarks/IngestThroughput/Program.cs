@@ -23,6 +23,7 @@ var clients = 4;
 var bodyBytes = 1 << 20;
 string? aggregator = null;
 string? fsync = null;
+var showOutput = false;
 var environment = new List<(string Name, string Value)>();
 for (var i = 0; i < args.Length; i++)
 {
@@ -34,6 +35,7 @@ for (var i = 0; i < args.Length; i++)
         case "--body-bytes": bodyBytes = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--aggregator": aggregator = args[++i]; break;
         case "--fsync": fsync = args[++i]; break;
+        case "--show-output": showOutput = true; break;
         case "--env":
             var pair = args[++i];
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
@@ -75,6 +77,7 @@ try
     using var host = AggregatorProcess.Start(aggregator, port, data, config, environment);
     using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients * 2 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(5) };
     await host.WaitReadyAsync(http);
+    Console.WriteLine($"aggregator pid {host.Id} ready on 127.0.0.1:{port}");
 
     var before = host.CpuSeconds();
     clock.Restart();
@@ -108,6 +111,11 @@ try
         $"{workload.LineBytes / 1e6 / elapsed:F1} MB/s, {workload.Lines / elapsed:N0} lines/s, peak RSS {peakRss / 1e6:F1} MB " +
         $"(load average {load[0]} {load[1]} {load[2]}, fsync {fsync ?? "default"})"));
     await host.StopAsync();
+    if (showOutput)
+    {
+        Console.WriteLine(host.Output());
+    }
+
     return stored == workload.Lines ? 0 : 1;
 }
 finally
@@ -318,6 +326,8 @@ internal sealed partial class AggregatorProcess : IDisposable
         _process = process;
     }
 
+    public int Id => _process.Id;
+
     public static AggregatorProcess Start(string path, int port, string data, string config, List<(string Name, string Value)> environment)
     {
         var info = new ProcessStartInfo(path.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : path)
@@ -439,7 +449,7 @@ internal sealed partial class AggregatorProcess : IDisposable
         }
     }
 
-    private string Output()
+    public string Output()
     {
         lock (_output)
         {

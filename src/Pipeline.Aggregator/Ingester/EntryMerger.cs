@@ -19,9 +19,20 @@ internal abstract class BlockSource
     public abstract BlockEntries? Load();
 }
 
+/// <summary>A block in memory, held (<see cref="CompressedBlock.TryAcquire"/>) until it is loaded.</summary>
 internal sealed class MemoryBlockSource(CompressedBlock block) : BlockSource(block.MinTs, block.MaxTs)
 {
-    public override BlockEntries Load() => BlockEntries.Parse(block.Decompress(), block.Count);
+    public override BlockEntries Load()
+    {
+        try
+        {
+            return BlockEntries.Parse(block.Decompress(), block.Count);
+        }
+        finally
+        {
+            block.Release();
+        }
+    }
 }
 
 internal sealed class DecodedBlockSource(BlockEntries entries, long minTs, long maxTs) : BlockSource(minTs, maxTs)

@@ -18,6 +18,9 @@ internal sealed class HeadBlock : IDisposable
     private Entry[] _entries = [];
     private IReadOnlyList<Label>?[]? _metadata;
     private readonly Dictionary<long, int> _lastByTimestamp = [];
+    private readonly int _blockSize;
+
+    public HeadBlock(int blockSize = IngesterOptions.DefaultBlockSize) => _blockSize = blockSize;
 
     public int Count { get; private set; }
 
@@ -75,7 +78,7 @@ internal sealed class HeadBlock : IDisposable
         scratch.Clear();
         WriteSorted(scratch, long.MinValue, long.MaxValue, out var count);
         var block = CompressedBlock.Compress(scratch.WrittenSpan, MinTs, MaxTs, count);
-        Reset();
+        Reset(keepArena: true);
         return block;
     }
 
@@ -141,7 +144,8 @@ internal sealed class HeadBlock : IDisposable
             return;
         }
 
-        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_used + size, Math.Max(64 * 1024, _arena.Length * 2)));
+        // Doubling, but not past the block size: a head is cut once it reaches it, so a larger arena would sit unused.
+        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_used + size, Math.Min(Math.Max(64 * 1024, _arena.Length * 2), _blockSize)));
         _arena.AsSpan(0, _used).CopyTo(next);
         if (_arena.Length > 0)
         {
@@ -151,14 +155,15 @@ internal sealed class HeadBlock : IDisposable
         _arena = next;
     }
 
-    private void Reset()
+    private void Reset(bool keepArena = false)
     {
-        if (_arena.Length > 0)
+        // The next block of the chunk reuses the arena: renting it again would walk the pool's sizes every block.
+        if (!keepArena && _arena.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_arena);
+            _arena = [];
         }
 
-        _arena = [];
         _used = 0;
         _metadata = null;
         _lastByTimestamp.Clear();

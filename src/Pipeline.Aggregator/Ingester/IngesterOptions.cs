@@ -5,11 +5,18 @@ namespace Pipeline.Aggregator.Ingester;
 /// <summary>Settings of a <see cref="LogIngester"/>; defaults follow a Loki single binary.</summary>
 public sealed class IngesterOptions
 {
-    /// <summary>Default uncompressed size at which a head block is compressed: 256 KiB (Loki's <c>chunk_block_size</c>).</summary>
-    public const int DefaultBlockSize = 256 * 1024;
+    /// <summary>
+    /// Default uncompressed size at which a head block is compressed: 64 KiB. Loki's <c>chunk_block_size</c> is 256 KB; snappy
+    /// compresses in 64 KiB fragments anyway, so smaller blocks compress as well while every open stream holds a quarter of
+    /// the memory.
+    /// </summary>
+    public const int DefaultBlockSize = 64 * 1024;
 
     /// <summary>Default compressed size at which a chunk is cut: 1.5 MB (Loki's <c>chunk_target_size</c>).</summary>
     public const int DefaultTargetChunkSize = 1_572_864;
+
+    /// <summary>Default limit of in-memory log data: 16 MiB.</summary>
+    public const long DefaultMemoryLimitBytes = 16L << 20;
 
     /// <summary>The folder holding the WAL (<c>wal/</c>) and each tenant's chunks and index (<c>tenants/&lt;tenant&gt;/</c>).</summary>
     public required string DataDirectory { get; init; }
@@ -35,8 +42,11 @@ public sealed class IngesterOptions
     /// <summary>Time without appends after which a stream's chunk is cut (Loki's <c>chunk_idle_period</c>, 30 min).</summary>
     public TimeSpan ChunkIdlePeriod { get; init; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>When the ingester's in-memory data passes this many bytes, the largest chunks are cut and flushed; default 512 MiB.</summary>
-    public long MemoryLimitBytes { get; init; } = 512L << 20;
+    /// <summary>
+    /// When the ingester's in-memory data (head blocks and compressed blocks not yet flushed) passes this many bytes, the
+    /// largest chunks are cut and flushed to chunk files, so memory never holds the whole ingest; default 16 MiB.
+    /// </summary>
+    public long MemoryLimitBytes { get; init; } = DefaultMemoryLimitBytes;
 
     /// <summary>How often the background loop looks for chunks to flush; default 30 s.</summary>
     public TimeSpan FlushCheckPeriod { get; init; } = TimeSpan.FromSeconds(30);

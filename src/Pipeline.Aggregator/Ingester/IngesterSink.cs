@@ -14,8 +14,8 @@ namespace Pipeline.Aggregator.Ingester;
 /// </summary>
 internal sealed class IngesterSink : ILogSink
 {
-    private const int MaxChunksPerBatch = 32;
-    private const int MaxBatchesInFlight = 3;
+    private const int MaxChunksPerBatch = 16;
+    private const int MaxBatchesInFlight = 2;
 
     private readonly LogIngester _ingester;
     private readonly IPushObserver? _observer;

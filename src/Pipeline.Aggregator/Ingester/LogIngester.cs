@@ -411,7 +411,7 @@ public sealed partial class LogIngester : IAsyncDisposable
     {
         foreach (var block in chunk.Blocks)
         {
-            if (block.MinTs < to && block.MaxTs >= from)
+            if (block.MinTs < to && block.MaxTs >= from && block.TryAcquire())
             {
                 sources.Add(new MemoryBlockSource(block));
             }
@@ -534,7 +534,7 @@ public sealed partial class LogIngester : IAsyncDisposable
             {
                 var entry = entries[e];
                 var ts = entry.TimestampNs;
-                var chunk = stream.Current ??= new MemoryChunk(sequence, now);
+                var chunk = stream.Current ??= new MemoryChunk(sequence, now, _options.BlockSize);
                 var added = chunk.Head.TryAppend(ts, entry.Line.Span, entry.Metadata);
                 if (added < 0)
                 {
@@ -585,8 +585,8 @@ public sealed partial class LogIngester : IAsyncDisposable
         var before = chunk.Head.SizeBytes;
         var block = chunk.Head.Cut(tenant.Scratch);
         chunk.Blocks.Add(block);
-        chunk.CompressedBytes += block.Data.Length;
-        Interlocked.Add(ref _memoryBytes, block.Data.Length - before);
+        chunk.CompressedBytes += block.Length;
+        Interlocked.Add(ref _memoryBytes, block.Length - before);
     }
 
     private void Close(TenantState tenant, StreamState stream)
@@ -602,6 +602,7 @@ public sealed partial class LogIngester : IAsyncDisposable
         }
 
         stream.Current = null;
+        chunk.Head.Dispose();
         if (chunk.Blocks.Count > 0)
         {
             stream.Closed.Add(chunk);
@@ -731,6 +732,11 @@ public sealed partial class LogIngester : IAsyncDisposable
             foreach (var (stream, chunk) in done)
             {
                 stream.Closed.Remove(chunk);
+                foreach (var block in chunk.Blocks)
+                {
+                    block.Release();
+                }
+
                 stream.FlushedThroughSequence = Math.Max(stream.FlushedThroughSequence, chunk.LastSequence);
                 Interlocked.Add(ref _memoryBytes, -chunk.MemoryBytes);
                 if (stream.IsEmpty && now - stream.LastAppendAt >= _options.ChunkIdlePeriod)

@@ -6,8 +6,9 @@ namespace Pipeline.Aggregator.Ingester;
 /// <summary>A chunk being built in memory: compressed blocks plus the head block.</summary>
 internal sealed class MemoryChunk
 {
-    public MemoryChunk(long firstSequence, DateTimeOffset now)
+    public MemoryChunk(long firstSequence, DateTimeOffset now, int blockSize = IngesterOptions.DefaultBlockSize)
     {
+        Head = new HeadBlock(blockSize);
         FirstSequence = firstSequence;
         LastSequence = firstSequence;
         CreatedAt = now;
@@ -16,7 +17,7 @@ internal sealed class MemoryChunk
 
     public List<CompressedBlock> Blocks { get; } = [];
 
-    public HeadBlock Head { get; } = new();
+    public HeadBlock Head { get; }
 
     public long CompressedBytes { get; set; }
 

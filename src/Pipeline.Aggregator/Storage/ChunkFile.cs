@@ -39,8 +39,8 @@ internal static class ChunkFile
             minTs = Math.Min(minTs, block.MinTs);
             maxTs = Math.Max(maxTs, block.MaxTs);
             entries += block.Count;
-            metas[i] = new BlockMeta(offset, block.Data.Length, block.UncompressedLength, block.MinTs, block.MaxTs, block.Count, block.Checksum);
-            offset += block.Data.Length;
+            metas[i] = new BlockMeta(offset, block.Length, block.UncompressedLength, block.MinTs, block.MaxTs, block.Count, block.Checksum);
+            offset += block.Length;
             crc.Append(block.Data);
         }
 
@@ -59,7 +59,7 @@ internal static class ChunkFile
             foreach (var block in blocks)
             {
                 RandomAccess.Write(handle, block.Data, position);
-                position += block.Data.Length;
+                position += block.Length;
             }
 
             RandomAccess.FlushToDisk(handle);

@@ -15,7 +15,7 @@ namespace Pipeline.Aggregator.Wal;
 internal sealed partial class WriteAheadLog : IAsyncDisposable
 {
     private const string Extension = ".wal";
-    private const int WriteChunk = 4 << 20;
+    private const int WriteChunk = 1 << 20;
 
     private readonly WalOptions _options;
     private readonly TimeProvider _time;

@@ -33,7 +33,7 @@ public sealed class DecodedPush : IDisposable
         var rented = Interlocked.Exchange(ref _rented, null);
         if (rented is not null)
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            PushBufferPool.Instance.Return(rented);
         }
     }
 }

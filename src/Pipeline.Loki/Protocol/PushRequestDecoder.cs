@@ -68,7 +68,7 @@ public static class PushRequestDecoder
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(inflated);
+            PushBufferPool.Instance.Return(inflated);
         }
     }
 
@@ -116,7 +116,7 @@ public static class PushRequestDecoder
             return false;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        var buffer = PushBufferPool.Instance.Rent(Math.Max(length, 1));
         int written;
         try
         {
@@ -124,14 +124,14 @@ public static class PushRequestDecoder
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            PushBufferPool.Instance.Return(buffer);
             error = $"invalid snappy block (truncated or corrupt): {e.Message}";
             return false;
         }
 
         if (written != length)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            PushBufferPool.Instance.Return(buffer);
             error = $"invalid snappy block: declared {length} uncompressed bytes but produced {written}";
             return false;
         }
@@ -146,7 +146,7 @@ public static class PushRequestDecoder
     /// <returns>Whether the message was decoded.</returns>
     public static bool TryDecodeProtobuf(ReadOnlySpan<byte> protobuf, [NotNullWhen(true)] out DecodedPush? push, [NotNullWhen(false)] out string? error)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(protobuf.Length, 1));
+        var buffer = PushBufferPool.Instance.Rent(Math.Max(protobuf.Length, 1));
         protobuf.CopyTo(buffer);
         return TryParseProtobuf(buffer, protobuf.Length, out push, out error);
     }
@@ -172,7 +172,7 @@ public static class PushRequestDecoder
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(inflated);
+            PushBufferPool.Instance.Return(inflated);
         }
     }
 
@@ -187,7 +187,7 @@ public static class PushRequestDecoder
     public static bool TryDecodeJson(ReadOnlySpan<byte> json, [NotNullWhen(true)] out DecodedPush? push, [NotNullWhen(false)] out string? error)
     {
         // Unescaped string content is never longer than its escaped form, so the body's length bounds the arena.
-        var arena = ArrayPool<byte>.Shared.Rent(Math.Max(json.Length, 1));
+        var arena = PushBufferPool.Instance.Rent(Math.Max(json.Length, 1));
         try
         {
             var streams = JsonParser.Parse(json, arena);
@@ -197,7 +197,7 @@ public static class PushRequestDecoder
         }
         catch (Exception e) when (e is PushFormatException or JsonException or InvalidOperationException)
         {
-            ArrayPool<byte>.Shared.Return(arena);
+            PushBufferPool.Instance.Return(arena);
             push = null;
             error = e is PushFormatException ? e.Message : $"invalid JSON: {e.Message}";
             return false;
@@ -252,7 +252,7 @@ public static class PushRequestDecoder
         }
         catch (PushFormatException e)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            PushBufferPool.Instance.Return(buffer);
             push = null;
             error = $"invalid PushRequest: {e.Message}";
             return false;
@@ -423,9 +423,9 @@ public static class PushRequestDecoder
 
     private static bool TryGunzip(ReadOnlySpan<byte> body, PushDecoderOptions options, out byte[] inflated, out int length, [NotNullWhen(false)] out string? error)
     {
-        var compressed = ArrayPool<byte>.Shared.Rent(Math.Max(body.Length, 1));
+        var compressed = PushBufferPool.Instance.Rent(Math.Max(body.Length, 1));
         body.CopyTo(compressed);
-        inflated = ArrayPool<byte>.Shared.Rent(Math.Clamp(body.Length * 4, 4096, options.MaxDecompressedBytes));
+        inflated = PushBufferPool.Instance.Rent(Math.Clamp(body.Length * 4, 4096, options.MaxDecompressedBytes));
         length = 0;
         try
         {
@@ -445,9 +445,9 @@ public static class PushRequestDecoder
                         throw new PushFormatException($"gzip body inflates to more than the maximum of {options.MaxDecompressedBytes} bytes");
                     }
 
-                    var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)inflated.Length * 2, options.MaxDecompressedBytes));
+                    var grown = PushBufferPool.Instance.Rent((int)Math.Min((long)inflated.Length * 2, options.MaxDecompressedBytes));
                     inflated.AsSpan(0, length).CopyTo(grown);
-                    ArrayPool<byte>.Shared.Return(inflated);
+                    PushBufferPool.Instance.Return(inflated);
                     inflated = grown;
                 }
 
@@ -471,7 +471,7 @@ public static class PushRequestDecoder
         }
         catch (Exception e) when (e is InvalidDataException or PushFormatException or IOException)
         {
-            ArrayPool<byte>.Shared.Return(inflated);
+            PushBufferPool.Instance.Return(inflated);
             inflated = [];
             length = 0;
             error = e is PushFormatException ? e.Message : $"invalid gzip body: {e.Message}";
@@ -479,7 +479,7 @@ public static class PushRequestDecoder
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(compressed);
+            PushBufferPool.Instance.Return(compressed);
         }
     }
 

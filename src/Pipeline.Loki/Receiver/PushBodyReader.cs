@@ -14,7 +14,7 @@ internal static class PushBodyReader
 
     public static async ValueTask<Body> ReadAsync(PipeReader reader, int limit, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialSize, limit + 1));
+        var buffer = Protocol.PushBufferPool.Instance.Rent(Math.Min(InitialSize, limit + 1));
         var length = 0;
         try
         {
@@ -26,16 +26,16 @@ internal static class PushBodyReader
                 {
                     var seen = length + sequence.Length;
                     reader.AdvanceTo(sequence.End);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    Protocol.PushBufferPool.Instance.Return(buffer);
                     return new Body(null, (int)Math.Min(seen, int.MaxValue), tooLarge: true);
                 }
 
                 var needed = length + (int)sequence.Length;
                 if (needed > buffer.Length)
                 {
-                    var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max((long)buffer.Length * 2, needed), limit + 1L));
+                    var grown = Protocol.PushBufferPool.Instance.Rent((int)Math.Min(Math.Max((long)buffer.Length * 2, needed), limit + 1L));
                     buffer.AsSpan(0, length).CopyTo(grown);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    Protocol.PushBufferPool.Instance.Return(buffer);
                     buffer = grown;
                 }
 
@@ -50,7 +50,7 @@ internal static class PushBodyReader
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Protocol.PushBufferPool.Instance.Return(buffer);
             throw;
         }
     }
@@ -78,7 +78,7 @@ internal static class PushBodyReader
             if (_buffer is { } buffer)
             {
                 _buffer = null;
-                ArrayPool<byte>.Shared.Return(buffer);
+                Protocol.PushBufferPool.Instance.Return(buffer);
             }
         }
     }
