@@ -191,7 +191,7 @@ public class LogIngesterTests
     public async Task MemoryLimit_Passed_FlushesLargestChunks()
     {
         using var dir = new TempDir();
-        var options = new IngesterOptions { DataDirectory = dir.Path, RunBackgroundLoops = false, MemoryLimitBytes = 256 * 1024 };
+        var options = new IngesterOptions { DataDirectory = dir.Path, RunBackgroundLoops = false, MemoryLimitBytes = 256 * 1024, BlockSize = 256 * 1024 };
         await using var ingester = LogIngester.Open(options, Clock());
         var line = new string('m', 1000);
         for (var i = 0; i < 400; i++)
