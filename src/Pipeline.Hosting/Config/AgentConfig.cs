@@ -385,6 +385,9 @@ public sealed class ScrapeConfig
     /// <summary>The file groups to read, each with its labels (including <c>__path__</c>).</summary>
     public IReadOnlyList<StaticConfig> StaticConfigs { get; init; } = [];
 
+    /// <summary>Promtail's <c>loki_push_api</c>: apps push to the agent, which relabels and forwards; <see langword="null"/> for a file job.</summary>
+    public LokiPushApiConfig? LokiPushApi { get; init; }
+
     /// <summary>The <c>pipeline_stages</c> list, each a one-key mapping (<c>- cri: {}</c>), built by a <see cref="StageRegistry"/>.</summary>
     public IReadOnlyList<ConfigNode> PipelineStages { get; init; } = [];
 
@@ -402,12 +405,12 @@ public sealed class ScrapeConfig
         var discovery = new[]
         {
             "kubernetes_sd_configs", "docker_sd_configs", "consul_sd_configs", "consulagent_sd_configs", "file_sd_configs",
-            "dns_sd_configs", "journal", "syslog", "gcplog", "windows_events", "loki_push_api", "kafka", "gelf",
+            "dns_sd_configs", "journal", "syslog", "gcplog", "windows_events", "kafka", "gelf",
             "cloudflare", "heroku_drain", "azure_event_hubs",
         };
         node.AllowOnly([
             "job_name", "pipeline_stages", "static_configs", "relabel_configs", "encoding", "decompression", "tail_from_end",
-            .. discovery]);
+            "loki_push_api", .. discovery]);
         foreach (var key in discovery)
         {
             if (!node[key].IsMissing)
@@ -435,14 +438,75 @@ public sealed class ScrapeConfig
             }
         }
 
+        var push = node["loki_push_api"].IsMissing ? null : LokiPushApiConfig.Read(node["loki_push_api"]);
+        if (push is not null && !node["static_configs"].IsMissing)
+        {
+            throw node["static_configs"].Error("a job either reads files (static_configs) or receives pushes (loki_push_api), not both");
+        }
+
         return new ScrapeConfig
         {
             JobName = node["job_name"].RequireString(),
             StaticConfigs = node["static_configs"].Items().Select(StaticConfig.Read).ToList(),
+            LokiPushApi = push,
             PipelineStages = stages,
             RelabelConfigs = node["relabel_configs"].Items(),
             TailFromEnd = node["tail_from_end"].AsBool(false),
             Node = node,
+        };
+    }
+}
+
+/// <summary>
+/// Promtail's <c>loki_push_api</c> scrape config: a Loki push endpoint of the agent's own (<c>server</c>), labels added to
+/// every pushed stream, and whether the client's timestamps are kept.
+/// </summary>
+public sealed class LokiPushApiConfig
+{
+    /// <summary>The push server's address.</summary>
+    public string ListenAddress { get; init; } = "0.0.0.0";
+
+    /// <summary>The push server's port (0: any free port).</summary>
+    public int ListenPort { get; init; }
+
+    /// <summary>Labels added to every stream pushed (a stream's own label of the same name wins).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
+
+    /// <summary>Whether entries keep the client's timestamp; Promtail's default <see langword="false"/> stamps them with the time of receipt.</summary>
+    public bool UseIncomingTimestamp { get; init; }
+
+    internal static LokiPushApiConfig Read(ConfigNode node)
+    {
+        node.AllowOnly("server", "labels", "use_incoming_timestamp");
+        var server = node["server"];
+        if (server.IsMissing || server["http_listen_port"].IsMissing)
+        {
+            throw (server.IsMissing ? node : server).Error("loki_push_api needs server.http_listen_port: the port apps push to, e.g. 3500");
+        }
+
+        server.AllowOnly("http_listen_address", "http_listen_port", "grpc_listen_address", "grpc_listen_port", "register_instrumentation",
+            "http_server_read_timeout", "http_server_write_timeout", "http_server_idle_timeout", "graceful_shutdown_timeout", "log_level");
+        var address = server["http_listen_address"].AsString("0.0.0.0")!;
+        if (!System.Net.IPAddress.TryParse(address, out _))
+        {
+            throw server["http_listen_address"].Error($"'{address}' is not an IP address, e.g. 0.0.0.0 or 127.0.0.1");
+        }
+
+        var labels = node["labels"].AsStringMap();
+        foreach (var (name, _) in labels)
+        {
+            if (!Pipeline.Model.Label.IsValidName(name))
+            {
+                throw node["labels"][name].Error($"'{name}' is not a valid label name; accepted: [a-zA-Z_][a-zA-Z0-9_]*");
+            }
+        }
+
+        return new LokiPushApiConfig
+        {
+            ListenAddress = address,
+            ListenPort = server["http_listen_port"].AsInt32(0, 0, 65535),
+            Labels = labels,
+            UseIncomingTimestamp = node["use_incoming_timestamp"].AsBool(false),
         };
     }
 }

@@ -1,12 +1,14 @@
+using Pipeline.Loki.Receiver;
 using Pipeline.Runtime;
 using Pipeline.Sources.Files;
 
 namespace Pipeline.Hosting.Config;
 
 /// <summary>
-/// Turns an <see cref="AgentConfig"/> into a pipeline: one file source per scrape config (its
-/// <c>static_configs</c> globs and labels, its <c>relabel_configs</c> and <c>pipeline_stages</c> as the source's
-/// own stages), all positions in the one positions file, and every client as a sink.
+/// Turns an <see cref="AgentConfig"/> into a pipeline: one source per scrape config — a file source (its
+/// <c>static_configs</c> globs and labels) or a Loki push receiver (<c>loki_push_api</c>) — with its
+/// <c>relabel_configs</c> and <c>pipeline_stages</c> as the source's own stages, all positions in the one positions
+/// file, and every client as a sink.
 /// </summary>
 public sealed class AgentPipelineFactory
 {
@@ -25,6 +27,9 @@ public sealed class AgentPipelineFactory
 
     /// <summary>The file sources built by the last <see cref="Build"/>, by job name (for the <c>/targets</c> page).</summary>
     public IReadOnlyDictionary<string, FileTailSource> Sources { get; private set; } = new Dictionary<string, FileTailSource>();
+
+    /// <summary>The push receivers (<c>loki_push_api</c> jobs) built by the last <see cref="Build"/>, by job name.</summary>
+    public IReadOnlyDictionary<string, LokiPushReceiver> PushReceivers { get; private set; } = new Dictionary<string, LokiPushReceiver>();
 
     /// <summary>Builds the pipeline.</summary>
     /// <param name="options">Pipeline options (clock, logging, meter).</param>
@@ -49,10 +54,23 @@ public sealed class AgentPipelineFactory
         var context = new StageBuildContext { Registry = _stages, TimeProvider = options.TimeProvider, LoggerFactory = options.LoggerFactory };
         var builder = LogPipeline.Create(options);
         var sources = new Dictionary<string, FileTailSource>(StringComparer.Ordinal);
+        var receivers = new Dictionary<string, LokiPushReceiver>(StringComparer.Ordinal);
         foreach (var scrape in _config.ScrapeConfigs)
         {
-            var source = new FileTailSource(TailOptions(scrape));
-            sources[scrape.JobName] = source;
+            ILogSource source;
+            if (scrape.LokiPushApi is { } push)
+            {
+                var receiver = new LokiPushReceiver(ReceiverOptions(push));
+                receivers[scrape.JobName] = receiver;
+                source = receiver;
+            }
+            else
+            {
+                var files = new FileTailSource(TailOptions(scrape));
+                sources[scrape.JobName] = files;
+                source = files;
+            }
+
             builder.From(source, chain =>
             {
                 if (scrape.RelabelConfigs.Count > 0)
@@ -85,7 +103,23 @@ public sealed class AgentPipelineFactory
         }
 
         Sources = sources;
+        PushReceivers = receivers;
         return builder.Build();
+    }
+
+    private static LokiPushReceiverOptions ReceiverOptions(LokiPushApiConfig push)
+    {
+        var options = new LokiPushReceiverOptions
+        {
+            ListenAddress = $"{push.ListenAddress}:{push.ListenPort}",
+            UseIncomingTimestamp = push.UseIncomingTimestamp,
+        };
+        foreach (var (name, value) in push.Labels)
+        {
+            options.Labels[name] = value;
+        }
+
+        return options;
     }
 
     private FileTailOptions TailOptions(ScrapeConfig scrape)
