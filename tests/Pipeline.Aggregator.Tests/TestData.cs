@@ -57,7 +57,7 @@ internal static class TestData
         var result = new List<(long, string)>();
         foreach (var entry in ingester.ReadEntries(tenant, labels, from, to, direction))
         {
-            result.Add((entry.TimestampNs, Encoding.UTF8.GetString(entry.Line.Span)));
+            result.Add((entry.Timestamp, Encoding.UTF8.GetString(entry.Line.Span)));
         }
 
         return result;

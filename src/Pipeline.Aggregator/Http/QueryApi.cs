@@ -506,7 +506,7 @@ internal sealed class QueryApi
 
             foreach (var entry in Store.ReadEntries(tenant, stream, start, end + 1, Direction.Forward))
             {
-                var bucket = range ? start + ((entry.TimestampNs - start) / step * step) : end;
+                var bucket = range ? start + ((entry.Timestamp - start) / step * step) : end;
                 buckets[bucket] = buckets.GetValueOrDefault(bucket) + entry.Line.Length;
             }
         }

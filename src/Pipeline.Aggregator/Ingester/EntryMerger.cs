@@ -1,63 +1,8 @@
 using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Storage;
+using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Ingester;
-
-/// <summary>A block that can be loaded for reading: in memory, in a chunk file, or a copy of a head block.</summary>
-internal abstract class BlockSource
-{
-    protected BlockSource(long minTs, long maxTs)
-    {
-        MinTs = minTs;
-        MaxTs = maxTs;
-    }
-
-    public long MinTs { get; }
-
-    public long MaxTs { get; }
-
-    public abstract BlockEntries? Load();
-}
-
-/// <summary>A block in memory, held (<see cref="CompressedBlock.TryAcquire"/>) until it is loaded.</summary>
-internal sealed class MemoryBlockSource(CompressedBlock block) : BlockSource(block.MinTs, block.MaxTs)
-{
-    public override BlockEntries Load()
-    {
-        try
-        {
-            return BlockEntries.Parse(block.Decompress(), block.Count);
-        }
-        finally
-        {
-            block.Release();
-        }
-    }
-}
-
-internal sealed class DecodedBlockSource(BlockEntries entries, long minTs, long maxTs) : BlockSource(minTs, maxTs)
-{
-    public override BlockEntries Load() => entries;
-}
-
-internal sealed class FileBlockSource(string path, long dataOffset, BlockMeta block) : BlockSource(block.MinTs, block.MaxTs)
-{
-    public override BlockEntries? Load()
-    {
-        try
-        {
-            return BlockEntries.Parse(ChunkFile.ReadBlock(path, dataOffset, block), block.Count);
-        }
-        catch (FileNotFoundException)
-        {
-            return null; // Deleted by retention while the query ran.
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
-}
 
 /// <summary>
 /// Merges blocks whose time ranges may overlap (unordered writes) into one ordered sequence of entries. A block is loaded
@@ -120,7 +65,7 @@ internal static class EntryMerger
                 yield return new StoredEntry(
                     ts,
                     current.Entries.Data.AsMemory(current.Entries.Offsets[current.Index], current.Entries.Lengths[current.Index]),
-                    current.Entries.Metadata?[current.Index]);
+                    ToLabelSet(current.Entries.Metadata?[current.Index]));
             }
 
             if (current.MoveNext())
@@ -128,6 +73,27 @@ internal static class EntryMerger
                 open.Enqueue(current, current);
             }
         }
+    }
+
+    private static LabelSet? ToLabelSet(IReadOnlyList<Label>? metadata)
+    {
+        if (metadata is null || metadata.Count == 0)
+        {
+            return null;
+        }
+
+        if (metadata is LabelSet set)
+        {
+            return set;
+        }
+
+        var labels = new Label[metadata.Count];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            labels[i] = metadata[i];
+        }
+
+        return LabelSet.TryCreate(labels, out var created, out _) ? created : null;
     }
 
     private sealed class Cursor

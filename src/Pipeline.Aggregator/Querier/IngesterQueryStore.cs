@@ -1,6 +1,5 @@
 using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.LogQL;
-using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Querier;
 
@@ -34,38 +33,9 @@ public sealed class IngesterQueryStore : ILogQueryStore
     }
 
     /// <inheritdoc/>
-    public IEnumerable<LogQL.StoredEntry> ReadEntries(string tenant, StoredStream stream, long fromNs, long toNs, Direction direction)
+    public IEnumerable<StoredEntry> ReadEntries(string tenant, StoredStream stream, long fromNs, long toNs, Direction direction)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return Read(_ingester.ReadEntries(tenant, stream.Labels, fromNs, toNs, direction));
-    }
-
-    private static IEnumerable<LogQL.StoredEntry> Read(IEnumerable<Ingester.StoredEntry> entries)
-    {
-        foreach (var entry in entries)
-        {
-            yield return new LogQL.StoredEntry(entry.TimestampNs, entry.Line, ToLabelSet(entry.Metadata));
-        }
-    }
-
-    private static LabelSet? ToLabelSet(IReadOnlyList<Label>? metadata)
-    {
-        if (metadata is null || metadata.Count == 0)
-        {
-            return null;
-        }
-
-        if (metadata is LabelSet set)
-        {
-            return set;
-        }
-
-        var labels = new Label[metadata.Count];
-        for (var i = 0; i < labels.Length; i++)
-        {
-            labels[i] = metadata[i];
-        }
-
-        return LabelSet.TryCreate(labels, out var created, out _) ? created : null;
+        return _ingester.ReadEntries(tenant, stream.Labels, fromNs, toNs, direction);
     }
 }
