@@ -1,6 +1,7 @@
 using System.Text;
-using Microsoft.Extensions.Time.Testing;
 using Pipeline.Aggregator.Ingester;
+using Pipeline.Aggregator.Storage;
+using Microsoft.Extensions.Time.Testing;
 using Pipeline.Aggregator.LogQL;
 using Pipeline.Model;
 

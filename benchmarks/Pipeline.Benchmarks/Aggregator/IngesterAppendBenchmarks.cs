@@ -1,6 +1,7 @@
 using System.Text;
-using BenchmarkDotNet.Attributes;
 using Pipeline.Aggregator.Ingester;
+using Pipeline.Aggregator.Storage;
+using BenchmarkDotNet.Attributes;
 using Pipeline.Aggregator.Wal;
 using Pipeline.Model;
 

@@ -1,4 +1,4 @@
-using Pipeline.Aggregator.Ingester;
+using Pipeline.Aggregator.Storage;
 
 namespace Pipeline.Aggregator.Distributor;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
+using Pipeline.Aggregator.Storage;
 using System.Threading.Channels;
 using Pipeline.Aggregator.Distributor;
-using Pipeline.Aggregator.Ingester;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Http;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using Pipeline.Aggregator.Storage;
-using Pipeline.Aggregator.Wal;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Ingester;
@@ -128,7 +127,7 @@ internal sealed class HeadBlock : IDisposable
                 var entry = _entries[order[k]];
                 buffer.WriteInt64(entry.Timestamp);
                 buffer.WriteLengthPrefixed(_arena.AsSpan(entry.Offset, entry.Length));
-                WalRecordCodec.WriteMetadata(buffer, _metadata?[order[k]]);
+                MetadataCodec.Write(buffer, _metadata?[order[k]]);
             }
         }
         finally

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Pipeline.Aggregator.Storage;
 using Pipeline.Aggregator.Distributor;
 using Pipeline.Model;
 using Pipeline.Runtime;

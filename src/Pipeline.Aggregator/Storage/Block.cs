@@ -1,4 +1,3 @@
-using Pipeline.Aggregator.Wal;
 using Pipeline.Model;
 using Snappier;
 
@@ -154,7 +153,7 @@ internal sealed class BlockEntries
             offsets[i] = reader.Position;
             lengths[i] = length;
             reader.ReadBytes(length);
-            var meta = WalRecordCodec.ReadMetadata(ref reader);
+            var meta = MetadataCodec.Read(ref reader);
             if (meta is not null)
             {
                 metadata ??= new IReadOnlyList<Label>?[count];

@@ -1,4 +1,3 @@
-using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.Storage;
 using Pipeline.Model;
 
@@ -54,42 +53,9 @@ internal static class WalRecordCodec
                 var entry = entries[e];
                 buffer.WriteInt64(entry.TimestampNs);
                 buffer.WriteLengthPrefixed(entry.Line.Span);
-                WriteMetadata(buffer, entry.Metadata);
+                MetadataCodec.Write(buffer, entry.Metadata);
             }
         }
-    }
-
-    public static void WriteMetadata(ByteBuffer buffer, IReadOnlyList<Label>? metadata)
-    {
-        if (metadata is null)
-        {
-            buffer.WriteVarint(0);
-            return;
-        }
-
-        buffer.WriteVarint((ulong)metadata.Count);
-        for (var i = 0; i < metadata.Count; i++)
-        {
-            buffer.WriteString(metadata[i].Name);
-            buffer.WriteString(metadata[i].Value);
-        }
-    }
-
-    public static IReadOnlyList<Label>? ReadMetadata(ref SpanReader reader)
-    {
-        var count = reader.ReadLength();
-        if (count == 0)
-        {
-            return null;
-        }
-
-        var metadata = new Label[count];
-        for (var i = 0; i < count; i++)
-        {
-            metadata[i] = new Label(reader.ReadString(), reader.ReadString());
-        }
-
-        return metadata;
     }
 
     /// <summary>Decodes a payload; throws <see cref="InvalidDataException"/> when it is not a valid record.</summary>
@@ -126,7 +92,7 @@ internal static class WalRecordCodec
             {
                 var ts = reader.ReadInt64();
                 var line = reader.ReadLengthPrefixed().ToArray();
-                entries[e] = new IngestEntry(ts, line, ReadMetadata(ref reader));
+                entries[e] = new IngestEntry(ts, line, MetadataCodec.Read(ref reader));
             }
 
             streams[s] = new IngestStream(set, entries);

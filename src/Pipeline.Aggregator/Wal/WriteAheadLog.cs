@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
-using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.Storage;
 
 namespace Pipeline.Aggregator.Wal;

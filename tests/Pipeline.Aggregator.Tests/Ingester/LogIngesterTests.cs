@@ -1,4 +1,5 @@
 using Pipeline.Aggregator.Index;
+using Pipeline.Aggregator.Storage;
 using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Ingester;
 using static Pipeline.Aggregator.Tests.TestData;

@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.Storage;
 using Pipeline.Aggregator.Wal;
 using static Pipeline.Aggregator.Tests.TestData;

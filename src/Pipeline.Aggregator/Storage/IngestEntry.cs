@@ -1,6 +1,6 @@
 using Pipeline.Model;
 
-namespace Pipeline.Aggregator.Ingester;
+namespace Pipeline.Aggregator.Storage;
 
 /// <summary>One log entry to store: a timestamp, the line's UTF-8 bytes and optional structured metadata.</summary>
 /// <remarks>The ingester copies the bytes; <see cref="Line"/> only has to stay valid until the append returns.</remarks>

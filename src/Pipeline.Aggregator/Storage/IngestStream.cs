@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Pipeline.Model;
 
-namespace Pipeline.Aggregator.Ingester;
+namespace Pipeline.Aggregator.Storage;
 
 /// <summary>The entries of one stream of a push: the stream's labels and its entries, in any order.</summary>
 [SuppressMessage("Naming", "CA1711:Identifiers should not have incorrect suffix", Justification = "A Loki log stream, not a System.IO.Stream.")]
