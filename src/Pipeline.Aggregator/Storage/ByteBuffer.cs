@@ -1,84 +1,79 @@
-using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
+using Pipeline.Loki.Protocol;
 
 namespace Pipeline.Aggregator.Storage;
 
-/// <summary>A growable byte buffer over pooled arrays, for encoding records, blocks and chunk files.</summary>
+/// <summary>
+/// The binary encoding of records, blocks and chunk files (little-endian integers, varints, length-prefixed bytes and
+/// strings), written into the library's one pooled buffer, <see cref="PooledBufferWriter"/>.
+/// </summary>
 internal sealed class ByteBuffer : IDisposable
 {
-    private byte[] _buffer;
-    private int _length;
+    private readonly PooledBufferWriter _writer;
 
-    public ByteBuffer(int capacity = 4096)
-    {
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
-    }
+    public ByteBuffer(int capacity = 4096) => _writer = new PooledBufferWriter(Math.Max(capacity, 256));
 
-    public int Length => _length;
+    public int Length => _writer.WrittenCount;
 
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
+    public ReadOnlySpan<byte> WrittenSpan => _writer.WrittenSpan;
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _length);
+    public ReadOnlyMemory<byte> WrittenMemory => _writer.WrittenMemory;
 
-    public int Capacity => _buffer.Length;
+    public int Capacity => _writer.Capacity;
 
-    public void Clear() => _length = 0;
+    public void Clear() => _writer.Clear();
 
-    public Span<byte> GetSpan(int sizeHint)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsSpan(_length);
-    }
+    public Span<byte> GetSpan(int sizeHint) => _writer.GetSpan(sizeHint);
 
-    public void Advance(int count) => _length += count;
+    public void Advance(int count) => _writer.Advance(count);
 
-    public Span<byte> WrittenSpanMutable(int offset, int count) => _buffer.AsSpan(offset, count);
+    /// <summary>Bytes already written, to patch in place (a frame's length and checksum).</summary>
+    public Span<byte> WrittenSpanMutable(int offset, int count) => MemoryMarshal.AsMemory(_writer.WrittenMemory).Span.Slice(offset, count);
 
     public void WriteByte(byte value)
     {
-        Ensure(1);
-        _buffer[_length++] = value;
+        _writer.GetSpan(1)[0] = value;
+        _writer.Advance(1);
     }
 
     public void WriteInt32(int value)
     {
-        Ensure(4);
-        BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_length), value);
-        _length += 4;
+        BinaryPrimitives.WriteInt32LittleEndian(_writer.GetSpan(4), value);
+        _writer.Advance(4);
     }
 
     public void WriteUInt32(uint value)
     {
-        Ensure(4);
-        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(_length), value);
-        _length += 4;
+        BinaryPrimitives.WriteUInt32LittleEndian(_writer.GetSpan(4), value);
+        _writer.Advance(4);
     }
 
     public void WriteInt64(long value)
     {
-        Ensure(8);
-        BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_length), value);
-        _length += 8;
+        BinaryPrimitives.WriteInt64LittleEndian(_writer.GetSpan(8), value);
+        _writer.Advance(8);
     }
 
     public void WriteVarint(ulong value)
     {
-        Ensure(10);
+        var span = _writer.GetSpan(10);
+        var written = 0;
         while (value >= 0x80)
         {
-            _buffer[_length++] = (byte)(value | 0x80);
+            span[written++] = (byte)(value | 0x80);
             value >>= 7;
         }
 
-        _buffer[_length++] = (byte)value;
+        span[written++] = (byte)value;
+        _writer.Advance(written);
     }
 
     public void WriteBytes(ReadOnlySpan<byte> bytes)
     {
-        Ensure(bytes.Length);
-        bytes.CopyTo(_buffer.AsSpan(_length));
-        _length += bytes.Length;
+        bytes.CopyTo(_writer.GetSpan(bytes.Length));
+        _writer.Advance(bytes.Length);
     }
 
     public void WriteLengthPrefixed(ReadOnlySpan<byte> bytes)
@@ -89,43 +84,14 @@ internal sealed class ByteBuffer : IDisposable
 
     public void WriteString(string value)
     {
-        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
-        Ensure(max + 5);
         var count = Encoding.UTF8.GetByteCount(value);
         WriteVarint((ulong)count);
-        _length += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_length));
+        _writer.Advance(Encoding.UTF8.GetBytes(value, _writer.GetSpan(count)));
     }
 
-    public void PatchUInt32(int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(offset), value);
+    public void PatchUInt32(int offset, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(WrittenSpanMutable(offset, 4), value);
 
-    public void PatchInt32(int offset, int value) => BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(offset), value);
+    public void PatchInt32(int offset, int value) => BinaryPrimitives.WriteInt32LittleEndian(WrittenSpanMutable(offset, 4), value);
 
-    public void Dispose()
-    {
-        var buffer = _buffer;
-        _buffer = [];
-        _length = 0;
-        if (buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private void Ensure(int size)
-    {
-        if (_buffer.Length - _length >= size)
-        {
-            return;
-        }
-
-        var needed = checked(_length + size);
-        var next = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
-        _buffer.AsSpan(0, _length).CopyTo(next);
-        if (_buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-        }
-
-        _buffer = next;
-    }
+    public void Dispose() => _writer.Dispose();
 }
