@@ -9,27 +9,18 @@ namespace Pipeline.Aggregator.Distributor;
 /// line's size, and its timestamp (not older than <c>reject_old_samples_max_age</c>, not past the creation grace
 /// period). An invalid entry is refused with 400 and Loki's message; the rest of its push is still stored.
 /// </summary>
-internal sealed class PushValidationStage : ILogStage
+internal sealed class PushValidationStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
+    : DistributorStage(limits, time, discards)
 {
     private const int MaxCachedLabelSets = 16 * 1024;
 
-    private readonly DistributorLimitsByTenant _limits;
-    private readonly TimeProvider _time;
-    private readonly DiscardCounters _discards;
     private readonly Dictionary<(DistributorLimits, LabelSet), EntryRejection?> _labelVerdicts = [];
     private object? _lastRequest;
     private long _nowNs;
 
-    public PushValidationStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
+    public override StageResult Process(LogEntry entry)
     {
-        _limits = limits;
-        _time = time;
-        _discards = discards;
-    }
-
-    public StageResult Process(LogEntry entry)
-    {
-        var limits = _limits.For(entry.Tenant);
+        var limits = Limits.For(entry.Tenant);
         var rejection = LabelVerdict(limits, entry.Labels);
         if (rejection is null)
         {
@@ -59,7 +50,7 @@ internal sealed class PushValidationStage : ILogStage
             }
         }
 
-        _discards.Add(entry.Tenant, rejection.Reason, 1, entry.LineLength);
+        Discards.Add(entry.Tenant, rejection.Reason, 1, entry.LineLength);
         return StageResult.Reject(rejection);
     }
 
@@ -70,7 +61,7 @@ internal sealed class PushValidationStage : ILogStage
         if (request is null || !ReferenceEquals(request, _lastRequest))
         {
             _lastRequest = request;
-            _nowNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+            _nowNs = (Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
         }
 
         return _nowNs;

@@ -10,21 +10,12 @@ namespace Pipeline.Aggregator.Distributor;
 /// fit in its bucket are refused with 429), with Loki's messages. A stream stops counting as active after
 /// <see cref="DistributorLimits.StreamIdleTimeout"/> without entries.
 /// </summary>
-internal sealed class StreamLimitStage : ILogStage
+internal sealed class StreamLimitStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
+    : DistributorStage(limits, time, discards)
 {
-    private readonly DistributorLimitsByTenant _limits;
-    private readonly TimeProvider _time;
-    private readonly DiscardCounters _discards;
     private readonly Dictionary<string, TenantStreams> _tenants = new(StringComparer.Ordinal);
 
-    public StreamLimitStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
-    {
-        _limits = limits;
-        _time = time;
-        _discards = discards;
-    }
-
-    public StageResult Process(LogEntry entry)
+    public override StageResult Process(LogEntry entry)
     {
         PushedStream? share = null;
         if (entry.Ack.SourceState is ReceivedPush push && push.TryGetStream(entry.Labels, out share) && share.Decided)
@@ -32,16 +23,16 @@ internal sealed class StreamLimitStage : ILogStage
             return Verdict(entry, share.Refusal);
         }
 
-        var limits = _limits.For(entry.Tenant);
+        var limits = Limits.For(entry.Tenant);
         var key = entry.Tenant ?? string.Empty;
         if (!_tenants.TryGetValue(key, out var tenant))
         {
-            tenant = new TenantStreams(_time.GetTimestamp());
+            tenant = new TenantStreams(Time.GetTimestamp());
             _tenants[key] = tenant;
         }
 
-        var now = _time.GetTimestamp();
-        tenant.ExpireIdle(now, limits.StreamIdleTimeout, _time);
+        var now = Time.GetTimestamp();
+        tenant.ExpireIdle(now, limits.StreamIdleTimeout, Time);
         EntryRejection? refusal = null;
         if (!tenant.Streams.TryGetValue(entry.Labels, out var stream))
         {
@@ -52,7 +43,7 @@ internal sealed class StreamLimitStage : ILogStage
             }
             else
             {
-                stream = new StreamState(limits.PerStreamRateBytes > 0 ? new TokenBucket(limits.PerStreamRateBytes, limits.PerStreamBurstBytes, _time) : null);
+                stream = new StreamState(limits.PerStreamRateBytes > 0 ? new TokenBucket(limits.PerStreamRateBytes, limits.PerStreamBurstBytes, Time) : null);
                 tenant.Streams[entry.Labels] = stream;
             }
         }
@@ -79,7 +70,7 @@ internal sealed class StreamLimitStage : ILogStage
             return StageResult.Keep;
         }
 
-        _discards.Add(entry.Tenant, refusal.Reason, 1, entry.LineLength);
+        Discards.Add(entry.Tenant, refusal.Reason, 1, entry.LineLength);
         return StageResult.Reject(refusal);
     }
 

@@ -9,23 +9,14 @@ namespace Pipeline.Aggregator.Distributor;
 /// The tenant's ingestion rate (Loki's <c>ingestion_rate_mb</c> / <c>ingestion_burst_size_mb</c>): a push whose line
 /// bytes do not fit in the tenant's bucket is refused whole with 429 and Loki's message.
 /// </summary>
-internal sealed class TenantRateLimitStage : ILogStage
+internal sealed class TenantRateLimitStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
+    : DistributorStage(limits, time, discards)
 {
-    private readonly DistributorLimitsByTenant _limits;
-    private readonly TimeProvider _time;
-    private readonly DiscardCounters _discards;
     private readonly Dictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
 
-    public TenantRateLimitStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
+    public override StageResult Process(LogEntry entry)
     {
-        _limits = limits;
-        _time = time;
-        _discards = discards;
-    }
-
-    public StageResult Process(LogEntry entry)
-    {
-        var limits = _limits.For(entry.Tenant);
+        var limits = Limits.For(entry.Tenant);
         if (limits.IngestionRateBytes <= 0)
         {
             return StageResult.Keep;
@@ -46,7 +37,7 @@ internal sealed class TenantRateLimitStage : ILogStage
             return StageResult.Keep;
         }
 
-        _discards.Add(entry.Tenant, DiscardReason.RateLimited, 1, entry.LineLength);
+        Discards.Add(entry.Tenant, DiscardReason.RateLimited, 1, entry.LineLength);
         return StageResult.Reject(refusal);
     }
 
@@ -55,7 +46,7 @@ internal sealed class TenantRateLimitStage : ILogStage
         var key = tenant ?? string.Empty;
         if (!_buckets.TryGetValue(key, out var bucket))
         {
-            bucket = new TokenBucket(limits.IngestionRateBytes, limits.IngestionBurstBytes, _time);
+            bucket = new TokenBucket(limits.IngestionRateBytes, limits.IngestionBurstBytes, Time);
             _buckets[key] = bucket;
         }
 

@@ -15,10 +15,10 @@ public sealed class NodeClientsInteropTests(ITestOutputHelper output)
     [InlineData("push-pino.js", "pino")]
     public async Task RealClient_Pushes_LinesQueryableWithLabelsAndTimestamps(string script, string client)
     {
-        var folder = FindClientsFolder();
-        if (folder is null || !Directory.Exists(Path.Combine(folder, "node_modules")) || !HasNode())
+        var folder = TestSupport.NodeLokiClients.Find(out var missing);
+        if (folder is null)
         {
-            output.WriteLine($"SKIPPED: needs node on PATH and `npm ci` in tests/Interop.Tests/node-loki-clients (found folder: {folder ?? "none"})");
+            output.WriteLine($"SKIPPED: {missing}");
             return;
         }
 
@@ -50,34 +50,6 @@ public sealed class NodeClientsInteropTests(ITestOutputHelper output)
             Assert.Contains($"{client} line {i}", values[i][1].GetString());
             var ts = DateTimeOffset.UnixEpoch.AddTicks(long.Parse(values[i][0].GetString()!) / 100);
             Assert.InRange(ts, before, DateTimeOffset.UtcNow.AddSeconds(5));
-        }
-    }
-
-    private static string? FindClientsFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "Interop.Tests", "node-loki-clients");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
-
-    private static bool HasNode()
-    {
-        try
-        {
-            using var node = Process.Start(new ProcessStartInfo("node", ["--version"]) { RedirectStandardOutput = true, RedirectStandardError = true });
-            node?.WaitForExit(10_000);
-            return node is { ExitCode: 0 };
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
         }
     }
 }

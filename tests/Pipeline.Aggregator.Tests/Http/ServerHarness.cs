@@ -61,18 +61,7 @@ internal sealed class ServerHarness : IAsyncDisposable
         return builder.Append("]}]}").ToString();
     }
 
-    public static byte[] ProtobufBody(params (string Labels, long Ts, string Line)[] entries)
-    {
-        using var builder = new PushRequestBuilder();
-        foreach (var (labels, ts, line) in entries)
-        {
-            builder.Add(LabelSet.Parse(labels), ts, Encoding.UTF8.GetBytes(line), ReadOnlySpan<Label>.Empty);
-        }
-
-        using var output = new PooledBufferWriter();
-        PushBodyEncoder.WriteSnappyProtobuf(builder, output);
-        return output.WrittenSpan.ToArray();
-    }
+    public static byte[] ProtobufBody(params (string Labels, long Ts, string Line)[] entries) => TestSupport.PushBodies.Protobuf(entries);
 
     public Task<HttpResponseMessage> PushJsonAsync(string body, string? tenant = null, Action<HttpRequestMessage>? configure = null)
     {

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Pipeline.Hosting.Config;
-using Pipeline.Loki.Protocol;
 using Pipeline.Loki.Receiver;
 using Pipeline.Model;
 using Pipeline.Runtime;
@@ -67,7 +66,7 @@ public sealed class LokiPushApiTests(ITestOutputHelper output)
         await using var loki = await RecordingLoki.StartAsync();
         await using var agent = await Agent.StartAsync(loki.PushUrl, useIncomingTimestamp: true);
 
-        using var response = await agent.PushAsync(Protobuf(("{app=\"shop\", drop_me=\"x\"}", 1_700_000_000_000_000_000, "paid")));
+        using var response = await agent.PushAsync(TestSupport.PushBodies.Protobuf(("{app=\"shop\", drop_me=\"x\"}", 1_700_000_000_000_000_000, "paid")));
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
 
         var entry = Assert.Single(await loki.Sink.WaitForCountAsync(1, s_timeout));
@@ -79,10 +78,10 @@ public sealed class LokiPushApiTests(ITestOutputHelper output)
     [Fact]
     public async Task RealClient_Winston_PushesThroughTheAgentToLoki()
     {
-        var folder = FindClientsFolder();
-        if (folder is null || !Directory.Exists(Path.Combine(folder, "node_modules")) || !HasNode())
+        var folder = TestSupport.NodeLokiClients.Find(out var missing);
+        if (folder is null)
         {
-            output.WriteLine($"SKIPPED: needs node on PATH and `npm ci` in tests/Interop.Tests/node-loki-clients (found folder: {folder ?? "none"})");
+            output.WriteLine($"SKIPPED: {missing}");
             return;
         }
 
@@ -112,47 +111,6 @@ public sealed class LokiPushApiTests(ITestOutputHelper output)
             Assert.Equal(run, e.Labels["run"]);
             Assert.Equal("agent-1", e.Labels["pushserver"]);
         });
-    }
-
-    private static byte[] Protobuf(params (string Labels, long Timestamp, string Line)[] entries)
-    {
-        using var builder = new PushRequestBuilder();
-        foreach (var (labels, timestamp, line) in entries)
-        {
-            builder.Add(LabelSet.Parse(labels), timestamp, Encoding.UTF8.GetBytes(line), ReadOnlySpan<Label>.Empty);
-        }
-
-        using var body = new PooledBufferWriter();
-        PushBodyEncoder.WriteSnappyProtobuf(builder, body);
-        return body.WrittenSpan.ToArray();
-    }
-
-    private static string? FindClientsFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "Interop.Tests", "node-loki-clients");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
-
-    private static bool HasNode()
-    {
-        try
-        {
-            using var process = Process.Start(new ProcessStartInfo("node", ["--version"]) { RedirectStandardOutput = true })!;
-            process.WaitForExit(10_000);
-            return process.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
     }
 
     /// <summary>A Loki push endpoint on 127.0.0.1 that records what it receives (our receiver into a collecting sink).</summary>

@@ -187,18 +187,7 @@ public sealed class LokiPushReceiverTests
         Assert.Contains("ListenAddress", error.Message);
     }
 
-    internal static byte[] Protobuf(params (string Labels, long Timestamp, string Line)[] entries)
-    {
-        using var builder = new PushRequestBuilder();
-        foreach (var (labels, timestamp, line) in entries)
-        {
-            builder.Add(LabelSet.Parse(labels), timestamp, Encoding.UTF8.GetBytes(line), ReadOnlySpan<Label>.Empty);
-        }
-
-        using var output = new PooledBufferWriter();
-        PushBodyEncoder.WriteSnappyProtobuf(builder, output);
-        return output.WrittenSpan.ToArray();
-    }
+    private static byte[] Protobuf(params (string Labels, long Timestamp, string Line)[] entries) => TestSupport.PushBodies.Protobuf(entries);
 
     private static byte[] Gzip(string text)
     {
