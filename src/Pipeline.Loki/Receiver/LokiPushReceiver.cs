@@ -332,6 +332,12 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
             Settle(chunk);
             return aborted.IsCancellationRequested ? "the client went away" : Busy();
         }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+            // The pipeline failed or stopped under us: what was handed on is settled by it (or its source stays uncommitted).
+            Settle(chunk);
+            return "the pipeline stopped before the push was stored; retry";
+        }
         catch (OperationCanceledException)
         {
             // Part of the request is on its way; its entries are stored and the retry's duplicates are stored once.
