@@ -1,5 +1,6 @@
 using System.Globalization;
 using Pipeline.Aggregator.LogQL;
+using Pipeline.LogQL.Units;
 
 namespace Pipeline.Aggregator.Http;
 
@@ -58,7 +59,7 @@ internal static class QueryParameters
             return true;
         }
 
-        if (Durations.TryParse(value, out ns))
+        if (GoDuration.TryParse(value, out ns))
         {
             return true;
         }

@@ -1,4 +1,5 @@
 using System.Text;
+using Pipeline.LogQL.Units;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -302,10 +303,10 @@ internal sealed class LogRangeExpr(LogSelectorExpr selector, long rangeNs, long 
             builder.Append(' ').Append(Unwrap);
         }
 
-        builder.Append(" [").Append(Durations.Format(RangeNs)).Append(']');
+        builder.Append(" [").Append(GoDuration.Format(RangeNs)).Append(']');
         if (OffsetNs != 0)
         {
-            builder.Append(" offset ").Append(Durations.Format(OffsetNs));
+            builder.Append(" offset ").Append(GoDuration.Format(OffsetNs));
         }
 
         return builder.ToString();
@@ -338,7 +339,7 @@ internal sealed class RangeAggregationExpr(string op, LogRangeExpr range, double
         var builder = new StringBuilder(Op).Append('(');
         if (Parameter is { } p)
         {
-            builder.Append(Durations.FormatNumber(p)).Append(", ");
+            builder.Append(GoNumber.Format(p)).Append(", ");
         }
 
         builder.Append(Range).Append(')');
@@ -373,7 +374,7 @@ internal sealed class VectorAggregationExpr(string op, SampleExpr inner, double?
         builder.Append('(');
         if (Parameter is { } p)
         {
-            builder.Append(Durations.FormatNumber(p)).Append(", ");
+            builder.Append(GoNumber.Format(p)).Append(", ");
         }
 
         return builder.Append(Inner).Append(')').ToString();
@@ -427,7 +428,7 @@ internal sealed class LiteralExpr(double value) : SampleExpr
 {
     public double Value { get; } = value;
 
-    public override string ToString() => Durations.FormatNumber(Value);
+    public override string ToString() => GoNumber.Format(Value);
 }
 
 /// <summary><c>vector(1)</c>: a vector of one sample with no labels at every step.</summary>
@@ -435,5 +436,5 @@ internal sealed class VectorLiteralExpr(double value) : SampleExpr
 {
     public double Value { get; } = value;
 
-    public override string ToString() => "vector(" + Durations.FormatNumber(Value) + ")";
+    public override string ToString() => "vector(" + GoNumber.Format(Value) + ")";
 }

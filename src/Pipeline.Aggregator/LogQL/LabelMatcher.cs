@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -26,7 +27,7 @@ public sealed class LabelMatcher
         if (type is LabelMatchType.Regex or LabelMatchType.NotRegex)
         {
             // \z rather than $: .NET's $ also matches before a final newline.
-            _regex = RegexCache.Create("^(?:" + value + ")\\z", nameof(value));
+            _regex = Re2Regex.Compile(value, anchored: true);
         }
     }
 

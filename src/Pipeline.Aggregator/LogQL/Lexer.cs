@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Pipeline.LogQL.Units;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -223,12 +224,12 @@ internal sealed class Lexer(string text)
             return new Token(TokenKind.Number, text, start);
         }
 
-        if (Durations.TryParse(text, out _))
+        if (GoDuration.TryParse(text, out long _))
         {
             return new Token(TokenKind.Duration, text, start);
         }
 
-        if (Durations.TryParseBytes(text, out _))
+        if (ByteSize.TryParse(text, ByteUnits.Humanized, out double _))
         {
             return new Token(TokenKind.Bytes, text, start);
         }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -59,7 +60,7 @@ internal sealed class LineFilterStage
                 _regexes = new Regex[values.Count];
                 for (var i = 0; i < values.Count; i++)
                 {
-                    _regexes[i] = RegexCache.Create(values[i], "pattern");
+                    _regexes[i] = Re2Regex.Compile(values[i]);
                 }
             }
         }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -333,7 +334,7 @@ internal sealed class LineTemplate
                     {
                         try
                         {
-                            regex = RegexCache.Create(args[0], "regex");
+                            regex = Re2Regex.Compile(args[0]);
                         }
                         catch (ArgumentException ex)
                         {

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
+using Pipeline.LogQL.Units;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -444,7 +446,7 @@ internal sealed class RegexpStage : LogStage
     /// <exception cref="ArgumentException">Invalid pattern or no named group.</exception>
     public static Regex Validate(string pattern)
     {
-        var regex = RegexCache.Create(pattern, nameof(pattern));
+        var regex = Re2Regex.Compile(pattern);
         foreach (var name in regex.GetGroupNames())
         {
             if (!int.TryParse(name, out _))
@@ -788,9 +790,9 @@ internal sealed class LabelFilterStage(LabelFilter filter) : LogStage
         switch (kind)
         {
             case NumericKind.Duration:
-                if (Durations.TryParse(text, out var ns))
+                if (GoDuration.TryParse(text, out long ns))
                 {
-                    value = ns / (double)Durations.Second;
+                    value = ns / (double)GoDuration.Second;
                     return true;
                 }
 
@@ -798,7 +800,7 @@ internal sealed class LabelFilterStage(LabelFilter filter) : LogStage
                 value = 0;
                 return false;
             case NumericKind.Bytes:
-                if (Durations.TryParseBytes(text, out value))
+                if (ByteSize.TryParse(text, ByteUnits.Humanized, out value))
                 {
                     return true;
                 }

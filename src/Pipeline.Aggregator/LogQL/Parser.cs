@@ -1,4 +1,6 @@
 using System.Globalization;
+using Pipeline.LogQL.Re2;
+using Pipeline.LogQL.Units;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -434,7 +436,7 @@ internal sealed class Parser
         {
             try
             {
-                RegexCache.Create(token.Text, "pattern");
+                _ = Re2Regex.Compile(token.Text);
             }
             catch (ArgumentException ex)
             {
@@ -746,12 +748,12 @@ internal sealed class Parser
                 kind = NumericKind.Number;
                 break;
             case TokenKind.Duration:
-                _ = Durations.TryParse(value.Text, out var ns);
-                number = ns / (double)Durations.Second;
+                _ = GoDuration.TryParse(value.Text, out long ns);
+                number = ns / (double)GoDuration.Second;
                 kind = NumericKind.Duration;
                 break;
             case TokenKind.Bytes:
-                _ = Durations.TryParseBytes(value.Text, out number);
+                _ = ByteSize.TryParse(value.Text, ByteUnits.Humanized, out number);
                 kind = NumericKind.Bytes;
                 break;
             default:
@@ -907,7 +909,7 @@ internal sealed class Parser
     {
         Expect(TokenKind.LBracket);
         var duration = Current;
-        if (duration.Kind != TokenKind.Duration || !Durations.TryParse(duration.Text, out var range) || range <= 0)
+        if (duration.Kind != TokenKind.Duration || !GoDuration.TryParse(duration.Text, out long range) || range <= 0)
         {
             throw Unexpected("DURATION");
         }
@@ -919,7 +921,7 @@ internal sealed class Parser
         {
             Advance();
             var offsetToken = Current;
-            if (offsetToken.Kind != TokenKind.Duration || !Durations.TryParse(offsetToken.Text, out offset))
+            if (offsetToken.Kind != TokenKind.Duration || !GoDuration.TryParse(offsetToken.Text, out offset))
             {
                 throw Unexpected("DURATION");
             }

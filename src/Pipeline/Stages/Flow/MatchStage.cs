@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -216,7 +217,7 @@ public sealed class MatchStage : ILogStage, IContextAware
                 Regex? regex = null;
                 if (op is "=~" or "!~")
                 {
-                    regex = GoRegex.Compile(value, "match", "selector", anchor: true).Regex;
+                    regex = OptionRegex.Compile(value, "match", "selector", anchor: true);
                 }
 
                 matchers.Add(new Matcher(name, op, value, regex));
@@ -245,7 +246,7 @@ public sealed class MatchStage : ILogStage, IContextAware
                 i += 2;
                 SkipSpace(text, ref i);
                 var value = ReadString(text, ref i);
-                var regex = op[1] == '~' ? GoRegex.Compile(value, "match", "selector").Regex : null;
+                var regex = op[1] == '~' ? OptionRegex.Compile(value, "match", "selector") : null;
                 filters.Add(new LineFilter(op[0] == '!', Encoding.UTF8.GetBytes(value), regex));
             }
 

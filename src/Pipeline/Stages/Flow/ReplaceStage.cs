@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -13,7 +15,7 @@ namespace Pipeline.Stages.Flow;
 /// </summary>
 public sealed class ReplaceStage : ILogStage
 {
-    private readonly GoRegex _regex;
+    private readonly Regex _regex;
     private readonly GoTemplate _template;
     private readonly string? _source;
     private readonly string?[] _groupNames;
@@ -29,7 +31,7 @@ public sealed class ReplaceStage : ILogStage
     public ReplaceStage(ReplaceStageOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _regex = GoRegex.Compile(options.Expression, "replace", "expression");
+        _regex = OptionRegex.Compile(options.Expression, "replace", "expression");
         OptionNames.OptionalSource(options.Source, "replace");
         try
         {
@@ -40,7 +42,7 @@ public sealed class ReplaceStage : ILogStage
             throw new StageOptionsException("replace", "replace", options.Replace, ex.Message, ex);
         }
 
-        _groupNames = _regex.GroupNamesByNumber();
+        _groupNames = Re2Regex.GroupNamesByNumber(_regex);
         _source = options.Source;
         _lookup = Lookup;
         Options = options;
@@ -48,9 +50,6 @@ public sealed class ReplaceStage : ILogStage
 
     /// <summary>The options the stage was built with.</summary>
     public ReplaceStageOptions Options { get; }
-
-    /// <summary>Why the backtracking engine had to be used, or <see langword="null"/>.</summary>
-    public string? FallbackReason => _regex.FallbackReason;
 
     /// <inheritdoc/>
     public StageResult Process(LogEntry entry)
@@ -66,7 +65,7 @@ public sealed class ReplaceStage : ILogStage
             return StageResult.Keep;
         }
 
-        var match = _regex.Regex.Match(input);
+        var match = _regex.Match(input);
         if (!match.Success)
         {
             return StageResult.Keep;

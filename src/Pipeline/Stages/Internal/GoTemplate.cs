@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
 
 namespace Pipeline.Stages.Internal;
 
@@ -266,7 +267,7 @@ internal sealed class GoTemplate
                 for (var m = regex.Match(input); m.Success; m = m.NextMatch())
                 {
                     sb.Append(input, last, m.Index - last);
-                    GoExpand.Expand(sb, replacement, regex, m);
+                    Re2Expand.Expand(sb, replacement, regex, m);
                     last = m.Index + m.Length;
                 }
 
@@ -494,7 +495,7 @@ internal sealed class GoTemplate
                 var args = words.Skip(1).Select(w => ParseOperand(w, position)).ToList();
                 if (first is "regexReplaceAll" or "regexReplaceAllLiteral" && args.Count > 0 && args[0].Literal is string pattern && !regexes.ContainsKey(pattern))
                 {
-                    regexes[pattern] = GoRegex.Compile(pattern, "template", "template").Regex;
+                    regexes[pattern] = OptionRegex.Compile(pattern, "template", "template");
                 }
 
                 return new Command(first, args);

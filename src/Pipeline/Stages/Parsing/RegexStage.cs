@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging;
+using Pipeline.LogQL.Re2;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -9,12 +9,12 @@ namespace Pipeline.Stages.Parsing;
 /// <summary>
 /// Promtail's <c>regex</c> stage: matches the line (or the extracted value named by <c>source</c>) and extracts every
 /// named group; a named group that did not take part in the match is extracted as an empty value, as Go does.
-/// Patterns are written for RE2 and run on .NET's non-backtracking engine where possible (see
-/// <see cref="FallbackReason"/>).
+/// Patterns are RE2 and run on .NET's non-backtracking engine (see <see cref="Pipeline.LogQL.Re2.Re2Regex"/>); a
+/// construct RE2 does not have, such as a backreference or a lookahead, is a configuration error.
 /// </summary>
-public sealed class RegexStage : ILogStage, IContextAware
+public sealed class RegexStage : ILogStage
 {
-    private readonly GoRegex _regex;
+    private readonly Regex _regex;
     private readonly (int Number, string Name)[] _groups;
     private readonly string? _source;
     private readonly Utf16Scratch _scratch = new();
@@ -33,8 +33,8 @@ public sealed class RegexStage : ILogStage, IContextAware
     public RegexStage(RegexStageOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _regex = GoRegex.Compile(options.Expression, "regex", "expression");
-        var names = _regex.GroupNamesByNumber();
+        _regex = OptionRegex.Compile(options.Expression, "regex", "expression");
+        var names = Re2Regex.GroupNamesByNumber(_regex);
         var groups = new List<(int, string)>();
         for (var n = 0; n < names.Length; n++)
         {
@@ -61,19 +61,6 @@ public sealed class RegexStage : ILogStage, IContextAware
 
     /// <summary>The options the stage was built with.</summary>
     public RegexStageOptions Options { get; }
-
-    /// <summary>Why the backtracking engine (with a match timeout) had to be used, or <see langword="null"/>.</summary>
-    public string? FallbackReason => _regex.FallbackReason;
-
-    /// <inheritdoc/>
-    public void Attach(ComponentContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (FallbackReason is not null)
-        {
-            StageLog.RegexFallback(context.Logger, context.Name, Options.Expression ?? string.Empty, FallbackReason);
-        }
-    }
 
     /// <inheritdoc/>
     public StageResult Process(LogEntry entry)
@@ -103,7 +90,7 @@ public sealed class RegexStage : ILogStage, IContextAware
             Remember(input);
         }
 
-        var match = _regex.Regex.Match(_scratch.Buffer, 0, _scratch.Length);
+        var match = _regex.Match(_scratch.Buffer, 0, _scratch.Length);
         if (!match.Success)
         {
             return StageResult.Keep;

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Pipeline.Stages.Internal;
+namespace Pipeline.LogQL.Re2;
 
 /// <summary>
 /// A reusable UTF-16 buffer for running a .NET <see cref="System.Text.RegularExpressions.Regex"/> with groups over

@@ -1,12 +1,12 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Pipeline.Stages.Internal;
+namespace Pipeline.LogQL.Re2;
 
 /// <summary>Go's <c>Regexp.Expand</c> template semantics over a .NET match: <c>$1</c>, <c>${1}</c>, <c>$name</c>, <c>${name}</c>, <c>$$</c>.</summary>
 /// <remarks>As in Go, <c>$1x</c> names the group <c>1x</c> (usually empty); write <c>${1}x</c> for group 1 then "x".
 /// A malformed reference (<c>${</c> without <c>}</c>, <c>$</c> before a non-name character) is copied as text.</remarks>
-internal static class GoExpand
+internal static class Re2Expand
 {
     public static void Expand(StringBuilder output, string template, Regex regex, Match match)
     {

@@ -1,10 +1,13 @@
 using System.Globalization;
 using System.Text;
 
-namespace Pipeline.Aggregator.LogQL;
+namespace Pipeline.LogQL.Units;
 
-/// <summary>Go/Prometheus durations (<c>1h30m</c>, <c>500ms</c>, <c>2d</c>) and humanized byte sizes (<c>20MB</c>, <c>1KiB</c>).</summary>
-internal static class Durations
+/// <summary>
+/// Go durations as Promtail configs and LogQL queries write them: number+unit pairs (<c>300ms</c>, <c>1.5h</c>,
+/// <c>2h45m</c>) with Go's units plus Prometheus' <c>d</c>, <c>w</c> and <c>y</c>, an optional sign, and <c>0</c>.
+/// </summary>
+internal static class GoDuration
 {
     public const long Nanosecond = 1;
     public const long Microsecond = 1_000;
@@ -16,10 +19,23 @@ internal static class Durations
     public const long Week = 7 * Day;
     public const long Year = 365 * Day;
 
-    /// <summary>Parses a sequence of number+unit pairs (Go's time.ParseDuration plus d, w, y), into nanoseconds.</summary>
-    public static bool TryParse(ReadOnlySpan<char> text, out long nanoseconds)
+    /// <summary>Parses a duration into nanoseconds.</summary>
+    /// <param name="text">The text; surrounding white space is ignored.</param>
+    /// <param name="nanoseconds">The value.</param>
+    /// <param name="bareSeconds">
+    /// Whether a number without a unit means seconds, as the agent's YAML accepts (<c>15</c>, <c>0.5</c>); LogQL and Go
+    /// accept only <c>0</c> without a unit.
+    /// </param>
+    /// <returns>Whether the text is a duration that fits in 64-bit nanoseconds.</returns>
+    public static bool TryParse(ReadOnlySpan<char> text, out long nanoseconds, bool bareSeconds = false)
     {
         nanoseconds = 0;
+        text = text.Trim();
+        if (bareSeconds && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return TryRound(seconds * Second, out nanoseconds);
+        }
+
         var negative = false;
         if (!text.IsEmpty && (text[0] == '-' || text[0] == '+'))
         {
@@ -77,13 +93,19 @@ internal static class Durations
             text = text[j..];
         }
 
-        if (total > long.MaxValue)
-        {
-            return false;
-        }
+        return TryRound(negative ? -total : total, out nanoseconds);
+    }
 
-        nanoseconds = negative ? -(long)total : (long)total;
-        return true;
+    /// <summary>Parses a duration into a <see cref="TimeSpan"/> (whole ticks; finer parts are dropped).</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="bareSeconds">Whether a number without a unit means seconds (see <see cref="TryParse(ReadOnlySpan{char}, out long, bool)"/>).</param>
+    /// <returns>Whether the text is a duration.</returns>
+    public static bool TryParse(ReadOnlySpan<char> text, out TimeSpan value, bool bareSeconds = false)
+    {
+        var ok = TryParse(text, out long nanoseconds, bareSeconds);
+        value = ok ? TimeSpan.FromTicks(nanoseconds / 100) : TimeSpan.Zero;
+        return ok;
     }
 
     /// <summary>Formats nanoseconds the way Prometheus prints durations (<c>1h30m</c>, <c>500ms</c>, <c>1d</c>).</summary>
@@ -122,6 +144,19 @@ internal static class Durations
         return builder.ToString();
     }
 
+    private static bool TryRound(double nanoseconds, out long value)
+    {
+        // 2^63 is exactly representable; anything at or beyond it does not fit.
+        if (!double.IsFinite(nanoseconds) || Math.Abs(nanoseconds) >= 9.2233720368547758E+18)
+        {
+            value = 0;
+            return false;
+        }
+
+        value = (long)nanoseconds;
+        return true;
+    }
+
     private static void Append(StringBuilder builder, ref long value, long unit, string suffix)
     {
         if (value >= unit)
@@ -129,69 +164,5 @@ internal static class Durations
             builder.Append(value / unit).Append(suffix);
             value %= unit;
         }
-    }
-
-    /// <summary>Parses a humanized byte size (go-humanize ParseBytes: <c>20MB</c>, <c>1.5 KiB</c>, <c>42</c>), case-insensitive.</summary>
-    public static bool TryParseBytes(ReadOnlySpan<char> text, out double bytes)
-    {
-        bytes = 0;
-        text = text.Trim();
-        var i = 0;
-        while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.' || text[i] == ','))
-        {
-            i++;
-        }
-
-        if (i == 0 || !double.TryParse(text[..i].ToString().Replace(",", string.Empty, StringComparison.Ordinal), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-        {
-            return false;
-        }
-
-        var unitText = text[i..].Trim().ToString().ToLowerInvariant();
-        double unit = unitText switch
-        {
-            "" or "b" => 1,
-            "k" or "kb" => 1e3,
-            "ki" or "kib" => 1024,
-            "m" or "mb" => 1e6,
-            "mi" or "mib" => 1024d * 1024,
-            "g" or "gb" => 1e9,
-            "gi" or "gib" => 1024d * 1024 * 1024,
-            "t" or "tb" => 1e12,
-            "ti" or "tib" => 1024d * 1024 * 1024 * 1024,
-            "p" or "pb" => 1e15,
-            "pi" or "pib" => 1024d * 1024 * 1024 * 1024 * 1024,
-            "e" or "eb" => 1e18,
-            "ei" or "eib" => 1024d * 1024 * 1024 * 1024 * 1024 * 1024,
-            _ => double.NaN,
-        };
-        if (double.IsNaN(unit))
-        {
-            return false;
-        }
-
-        bytes = number * unit;
-        return true;
-    }
-
-    /// <summary>Formats a number as Go's strconv.FormatFloat(v, 'g', -1, 64) roughly does, for canonical query text and values.</summary>
-    public static string FormatNumber(double value)
-    {
-        if (double.IsPositiveInfinity(value))
-        {
-            return "+Inf";
-        }
-
-        if (double.IsNegativeInfinity(value))
-        {
-            return "-Inf";
-        }
-
-        if (double.IsNaN(value))
-        {
-            return "NaN";
-        }
-
-        return value.ToString("R", CultureInfo.InvariantCulture);
     }
 }
