@@ -1,5 +1,6 @@
 using System.Text;
 using Pipeline.LogQL.Units;
+using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -65,10 +66,10 @@ internal sealed class LineFilterExpr(LineFilterOp op, IReadOnlyList<string> valu
             LineFilterOp.Match => "|~",
             _ => "!~",
         };
-        var builder = new StringBuilder(op).Append(' ').Append(LabelMatcher.Quote(Values[0]));
+        var builder = new StringBuilder(op).Append(' ').Append(LabelText.Quote(Values[0]));
         for (var i = 1; i < Values.Count; i++)
         {
-            builder.Append(" or ").Append(LabelMatcher.Quote(Values[i]));
+            builder.Append(" or ").Append(LabelText.Quote(Values[i]));
         }
 
         return builder.ToString();
@@ -78,7 +79,7 @@ internal sealed class LineFilterExpr(LineFilterOp op, IReadOnlyList<string> valu
 /// <summary>A label taken by a parser with parameters: <c>json a="b.c"</c>, <c>logfmt a="b"</c>.</summary>
 internal sealed record ExtractionParam(string Label, string Expression)
 {
-    public override string ToString() => Label + "=" + LabelMatcher.Quote(Expression);
+    public override string ToString() => Label + "=" + LabelText.Quote(Expression);
 }
 
 internal sealed class JsonParserExpr(IReadOnlyList<ExtractionParam> parameters) : StageExpr
@@ -122,14 +123,14 @@ internal sealed class RegexpParserExpr(string pattern) : StageExpr
 {
     public string Pattern { get; } = pattern;
 
-    public override string ToString() => "| regexp " + LabelMatcher.Quote(Pattern);
+    public override string ToString() => "| regexp " + LabelText.Quote(Pattern);
 }
 
 internal sealed class PatternParserExpr(string pattern) : StageExpr
 {
     public string Pattern { get; } = pattern;
 
-    public override string ToString() => "| pattern " + LabelMatcher.Quote(Pattern);
+    public override string ToString() => "| pattern " + LabelText.Quote(Pattern);
 }
 
 internal sealed class UnpackParserExpr : StageExpr
@@ -146,13 +147,13 @@ internal sealed class LineFormatExpr(string template) : StageExpr
 {
     public string Template { get; } = template;
 
-    public override string ToString() => "| line_format " + LabelMatcher.Quote(Template);
+    public override string ToString() => "| line_format " + LabelText.Quote(Template);
 }
 
 /// <summary><c>dst=src</c> (rename) or <c>dst="template"</c>.</summary>
 internal sealed record LabelFormatItem(string Target, string Source, bool IsTemplate)
 {
-    public override string ToString() => Target + "=" + (IsTemplate ? LabelMatcher.Quote(Source) : Source);
+    public override string ToString() => Target + "=" + (IsTemplate ? LabelText.Quote(Source) : Source);
 }
 
 internal sealed class LabelFormatExpr(IReadOnlyList<LabelFormatItem> items) : StageExpr

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Pipeline.LogQL.Re2;
+using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
 
@@ -459,7 +460,7 @@ internal sealed class LineTemplate
                     builder.Append(arg);
                     break;
                 case 'q':
-                    builder.Append(LabelMatcher.Quote(arg));
+                    builder.Append(LabelText.Quote(arg));
                     break;
                 case 'd':
                     builder.Append(double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)

@@ -1,3 +1,5 @@
+using Pipeline.Model;
+
 namespace Pipeline.Aggregator.LogQL;
 
 /// <summary>A parsed LogQL query.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pipeline.LogQL.Re2;
 using Pipeline.LogQL.Units;
+using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
 

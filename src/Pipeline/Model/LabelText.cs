@@ -22,7 +22,8 @@ internal static class LabelText
         return builder.ToString();
     }
 
-    public static void AppendEscaped(StringBuilder builder, string value)
+    /// <summary>Appends <paramref name="value"/> with Prometheus escaping; <paramref name="go"/> also escapes <c>\r</c> and <c>\t</c>, as Go's <c>strconv.Quote</c>.</summary>
+    public static void AppendEscaped(StringBuilder builder, string value, bool go = false)
     {
         foreach (var c in value)
         {
@@ -31,9 +32,19 @@ internal static class LabelText
                 case '\\': builder.Append("\\\\"); break;
                 case '"': builder.Append("\\\""); break;
                 case '\n': builder.Append("\\n"); break;
+                case '\r' when go: builder.Append("\\r"); break;
+                case '\t' when go: builder.Append("\\t"); break;
                 default: builder.Append(c); break;
             }
         }
+    }
+
+    /// <summary>A string as LogQL and Go's <c>strconv.Quote</c> write it, in double quotes.</summary>
+    public static string Quote(string value)
+    {
+        var builder = new StringBuilder(value.Length + 2).Append('"');
+        AppendEscaped(builder, value, go: true);
+        return builder.Append('"').ToString();
     }
 
     public static string Format(ReadOnlySpan<Label> labels)

@@ -1,4 +1,4 @@
-namespace Pipeline.Aggregator.LogQL;
+namespace Pipeline.Model;
 
 /// <summary>How a <see cref="LabelMatcher"/> compares a label value.</summary>
 public enum LabelMatchType

@@ -2,11 +2,12 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Pipeline.LogQL.Re2;
 
-namespace Pipeline.Aggregator.LogQL;
+namespace Pipeline.Model;
 
 /// <summary>
-/// One matcher of a stream selector, such as <c>app="api"</c> or <c>pod=~"web-.*"</c>. Regular expressions are
-/// fully anchored, as in Prometheus; an absent label matches as the empty string.
+/// One label matcher, such as <c>app="api"</c> or <c>pod=~"web-.*"</c>: of a LogQL stream selector, a Promtail
+/// <c>match</c> stage, or a label index lookup. Regular expressions are RE2, fully anchored as in Prometheus; an
+/// absent label matches as the empty string.
 /// </summary>
 public sealed class LabelMatcher
 {
@@ -75,26 +76,6 @@ public sealed class LabelMatcher
             LabelMatchType.Regex => "=~",
             _ => "!~",
         };
-        return Name + op + Quote(Value);
-    }
-
-    internal static string Quote(string value)
-    {
-        var builder = new StringBuilder(value.Length + 2);
-        builder.Append('"');
-        foreach (var c in value)
-        {
-            switch (c)
-            {
-                case '\\': builder.Append("\\\\"); break;
-                case '"': builder.Append("\\\""); break;
-                case '\n': builder.Append("\\n"); break;
-                case '\r': builder.Append("\\r"); break;
-                case '\t': builder.Append("\\t"); break;
-                default: builder.Append(c); break;
-            }
-        }
-
-        return builder.Append('"').ToString();
+        return Name + op + LabelText.Quote(Value);
     }
 }
