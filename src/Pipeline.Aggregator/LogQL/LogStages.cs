@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pipeline.LogQL.Re2;
+using Pipeline.LogQL.Templates;
 using Pipeline.LogQL.Units;
 
 namespace Pipeline.Aggregator.LogQL;
@@ -27,7 +28,7 @@ internal abstract class LogStage
         PatternParserExpr p => new PatternStage(p.Pattern),
         UnpackParserExpr => new UnpackStage(),
         DecolorizeExpr => new DecolorizeStage(),
-        LineFormatExpr l => new LineFormatStage(LineTemplate.Parse(l.Template)),
+        LineFormatExpr l => new LineFormatStage(LineTemplates.Parse(l.Template)),
         LabelFormatExpr l => new LabelFormatStage(l.Items),
         DropLabelsExpr d => new DropKeepStage(d.Keep, d.Items),
         LabelFilterStageExpr f => new LabelFilterStage(f.Filter),
@@ -608,17 +609,22 @@ internal sealed class DecolorizeStage : LogStage
 }
 
 /// <summary><c>| line_format "..."</c>.</summary>
-internal sealed class LineFormatStage(LineTemplate template) : LogStage
+internal sealed class LineFormatStage(GoTemplate template) : LogStage
 {
+    private readonly LabelsTemplateData _data = new();
+    private readonly StringBuilder _output = new();
+
     public override bool Process(LineState line, LabelsBuilder labels)
     {
-        try
+        _data.Reset(labels, line);
+        _output.Clear();
+        if (template.TryRender(_output, _data, out var error))
         {
-            line.SetText(template.Render(labels, line));
+            line.SetText(_output.ToString());
         }
-        catch (FormatException ex)
+        else
         {
-            labels.SetError(TemplateFormatError, ex.Message);
+            labels.SetError(TemplateFormatError, error);
         }
 
         return true;
@@ -629,19 +635,21 @@ internal sealed class LineFormatStage(LineTemplate template) : LogStage
 internal sealed class LabelFormatStage : LogStage
 {
     private readonly IReadOnlyList<LabelFormatItem> _items;
-    private readonly LineTemplate?[] _templates;
+    private readonly GoTemplate?[] _templates;
     private readonly string?[] _values;
+    private readonly LabelsTemplateData _data = new();
+    private readonly StringBuilder _output = new();
 
     public LabelFormatStage(IReadOnlyList<LabelFormatItem> items)
     {
         _items = items;
-        _templates = new LineTemplate?[items.Count];
+        _templates = new GoTemplate?[items.Count];
         _values = new string?[items.Count];
         for (var i = 0; i < items.Count; i++)
         {
             if (items[i].IsTemplate)
             {
-                _templates[i] = LineTemplate.Parse(items[i].Source);
+                _templates[i] = LineTemplates.Parse(items[i].Source);
             }
         }
     }
@@ -657,13 +665,15 @@ internal sealed class LabelFormatStage : LogStage
                 continue;
             }
 
-            try
+            _data.Reset(labels, line);
+            _output.Clear();
+            if (template.TryRender(_output, _data, out var error))
             {
-                _values[i] = template.Render(labels, line);
+                _values[i] = _output.ToString();
             }
-            catch (FormatException ex)
+            else
             {
-                labels.SetError(TemplateFormatError, ex.Message);
+                labels.SetError(TemplateFormatError, error);
                 _values[i] = null;
             }
         }

@@ -620,7 +620,7 @@ internal sealed class Parser
     {
         try
         {
-            _ = LineTemplate.Parse(template.Text);
+            _ = LineTemplates.Parse(template.Text);
         }
         catch (FormatException ex)
         {

@@ -179,6 +179,8 @@ public sealed class LogQueryTests
     [InlineData("| line_format \"{{.missing}}|{{ default \\\"none\\\" .missing }}\"", "|none")]
     [InlineData("| line_format \"{{- .level -}} !\"", "error!")]
     [InlineData("| line_format \"{{__line__}}\" |= \"failed\"", "level=error msg=\"failed\" status=500 latency=250ms size=2KB")]
+    [InlineData("| line_format \"{{ if eq .level \\\"error\\\" }}E{{ else }}{{ .level }}{{ end }} {{ TrimSuffix .latency \\\"ms\\\" }}\"", "E 250")]
+    [InlineData("| line_format \"{{ .msg | upper | printf \\\"%s!\\\" }}\"", "FAILED!")]
     public void LineFormat_Templates(string stages, string expected)
     {
         var lines = Logs("{pod=\"p1\"} | logfmt " + stages + " | status=\"500\"");

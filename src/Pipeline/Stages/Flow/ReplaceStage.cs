@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Pipeline.LogQL.Re2;
+using Pipeline.LogQL.Templates;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -21,9 +22,7 @@ public sealed class ReplaceStage : ILogStage
     private readonly string?[] _groupNames;
     private readonly StringBuilder _result = new();
     private readonly StringBuilder _piece = new();
-    private readonly Func<string, string?> _lookup;
-    private LogEntry? _current;
-    private string? _value;
+    private readonly EntryTemplateData _data = new(entryField: false);
 
     /// <summary>Creates the stage.</summary>
     /// <param name="options">The options.</param>
@@ -35,7 +34,7 @@ public sealed class ReplaceStage : ILogStage
         OptionNames.OptionalSource(options.Source, "replace");
         try
         {
-            _template = GoTemplate.Parse(options.Replace ?? string.Empty);
+            _template = GoTemplate.Parse(options.Replace ?? string.Empty, TemplateFunctions.Promtail);
         }
         catch (FormatException ex)
         {
@@ -44,7 +43,6 @@ public sealed class ReplaceStage : ILogStage
 
         _groupNames = Re2Regex.GroupNamesByNumber(_regex);
         _source = options.Source;
-        _lookup = Lookup;
         Options = options;
     }
 
@@ -71,7 +69,6 @@ public sealed class ReplaceStage : ILogStage
             return StageResult.Keep;
         }
 
-        _current = entry;
         _result.Clear();
         var previousEnd = 0;
         var captured = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -88,15 +85,15 @@ public sealed class ReplaceStage : ILogStage
 
                 if (group.Index < previousEnd)
                 {
-                    _current = null;
+                    _data.Clear();
                     return StageResult.Keep; // overlapping groups: Promtail reports an error and changes nothing
                 }
 
                 _piece.Clear();
-                _value = group.Value;
-                if (!_template.TryExecute(_piece, _lookup))
+                _data.ResetWithValue(entry, group.Value);
+                if (!_template.TryRender(_piece, _data, out _))
                 {
-                    _current = null;
+                    _data.Clear();
                     return StageResult.Keep;
                 }
 
@@ -108,7 +105,7 @@ public sealed class ReplaceStage : ILogStage
         }
 
         _result.Append(input, previousEnd, input.Length - previousEnd);
-        _current = null;
+        _data.Clear();
         var output = _result.ToString();
         if (_source is null)
         {
@@ -128,15 +125,5 @@ public sealed class ReplaceStage : ILogStage
         }
 
         return StageResult.Keep;
-    }
-
-    private string? Lookup(string name)
-    {
-        if (name == "Value")
-        {
-            return _value;
-        }
-
-        return _current!.Extracted.TryGetString(name, out var field) ? field : null;
     }
 }
