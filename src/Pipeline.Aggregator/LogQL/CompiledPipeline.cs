@@ -61,7 +61,7 @@ internal sealed class CompiledPipeline
 
             Line.Reset(entry.Timestamp, entry.Line);
             var baseLabels = entry.StructuredMetadata is null ? StreamLabels : LabelsBuilder.Merge(StreamLabels, entry.StructuredMetadata);
-            _labels.Reset(StreamLabels, baseLabels);
+            _labels.Reset(baseLabels);
             foreach (var stage in pipeline._stages)
             {
                 if (!stage.Process(Line, _labels))

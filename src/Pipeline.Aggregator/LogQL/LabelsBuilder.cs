@@ -1,3 +1,5 @@
+using System.Text;
+using Pipeline.LogQL.Extraction;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
@@ -11,20 +13,28 @@ internal sealed class LabelsBuilder
     public const string ErrorLabel = "__error__";
     public const string ErrorDetailsLabel = "__error_details__";
 
+    private const string DuplicateSuffix = "_extracted";
+    private const int MaxCachedKeys = 1024;
+
     private readonly Dictionary<string, string?> _changes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _parsed = new(StringComparer.Ordinal);
     private readonly LabelSetBuilder _builder = new();
-    private LabelSet _stream = LabelSet.Empty;
+
+    // Keys found in lines, as label names: lines of a stream repeat their keys, so each is decoded and sanitized once.
+    private readonly Dictionary<byte[], string> _keys = new(ByteKeyComparer.Instance);
+    private readonly Dictionary<string, string> _suffixed = new(StringComparer.Ordinal);
     private LabelSet _base = LabelSet.Empty;
 
     public LabelSet Base => _base;
 
     public bool HasChanges => _changes.Count > 0;
 
-    public void Reset(LabelSet stream, LabelSet baseLabels)
+    /// <summary>Starts an entry: its labels are <paramref name="baseLabels"/> (the stream's plus its structured metadata).</summary>
+    public void Reset(LabelSet baseLabels)
     {
-        _stream = stream;
         _base = baseLabels;
         _changes.Clear();
+        _parsed.Clear();
     }
 
     public string? Get(string name)
@@ -60,38 +70,54 @@ internal sealed class LabelsBuilder
         }
     }
 
-    /// <summary>The name a parser gives an extracted key: sanitized, with <c>_extracted</c> when the stream already has it.</summary>
-    public string ParsedName(string key)
+    /// <summary>
+    /// Sets a label a parser extracted. With <paramref name="firstWins"/> (the parsers that take every key), a label an
+    /// earlier parser or an earlier key of the line already set is kept, as Loki does.
+    /// </summary>
+    public void SetParsed(string name, string value, bool firstWins)
     {
-        var name = Sanitize(key);
-        return _stream.Contains(name) ? name + "_extracted" : name;
+        if (!_parsed.Add(name) && firstWins)
+        {
+            return;
+        }
+
+        _changes[name] = value;
     }
 
-    public static string Sanitize(string key)
+    /// <summary>The label name for a parser's output: <c>_extracted</c> is appended when the entry already has the label.</summary>
+    public string ParsedName(string name)
     {
-        if (Label.IsValidName(key))
+        if (!_base.Contains(name))
         {
-            return key;
+            return name;
         }
 
-        if (key.Length == 0)
+        if (!_suffixed.TryGetValue(name, out var suffixed))
         {
-            return "_";
+            suffixed = name + DuplicateSuffix;
+            if (_suffixed.Count < MaxCachedKeys)
+            {
+                _suffixed[name] = suffixed;
+            }
         }
 
-        Span<char> buffer = key.Length <= 256 ? stackalloc char[key.Length + 1] : new char[key.Length + 1];
-        var length = 0;
-        if (char.IsAsciiDigit(key[0]))
+        return suffixed;
+    }
+
+    /// <summary>The label name for a key found in a line (sanitized, then as <see cref="ParsedName"/>).</summary>
+    public string KeyName(ReadOnlySpan<byte> key)
+    {
+        var lookup = _keys.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.TryGetValue(key, out var name))
         {
-            buffer[length++] = '_';
+            name = LabelNames.Sanitize(Encoding.UTF8.GetString(key));
+            if (_keys.Count < MaxCachedKeys)
+            {
+                _keys[key.ToArray()] = name;
+            }
         }
 
-        foreach (var c in key)
-        {
-            buffer[length++] = char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_';
-        }
-
-        return new string(buffer[..length]);
+        return ParsedName(name);
     }
 
     /// <summary>The names currently present (base plus changes), for drop/keep and templates.</summary>
@@ -155,5 +181,26 @@ internal sealed class LabelsBuilder
         }
 
         return builder.Build();
+    }
+
+    /// <summary>Compares byte-array keys by content, and looks them up by span without allocating.</summary>
+    private sealed class ByteKeyComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly ByteKeyComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate)
+        {
+            var hash = default(HashCode);
+            hash.AddBytes(alternate);
+            return hash.ToHashCode();
+        }
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
     }
 }

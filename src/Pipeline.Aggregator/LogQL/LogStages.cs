@@ -1,7 +1,5 @@
 using System.Text;
-using System.Text.Json;
-using System.Text.RegularExpressions;
-using Pipeline.LogQL.Re2;
+using Pipeline.LogQL.Extraction;
 using Pipeline.LogQL.Templates;
 using Pipeline.LogQL.Units;
 
@@ -22,12 +20,12 @@ internal abstract class LogStage
     public static LogStage Create(StageExpr expr) => expr switch
     {
         LineFilterExpr f => new LineFilterLogStage(new LineFilterStage(f)),
-        JsonParserExpr j => new JsonStage(j.Parameters),
-        LogfmtParserExpr l => new LogfmtStage(l.Strict, l.KeepEmpty, l.Parameters),
-        RegexpParserExpr r => new RegexpStage(r.Pattern),
-        PatternParserExpr p => new PatternStage(p.Pattern),
-        UnpackParserExpr => new UnpackStage(),
-        DecolorizeExpr => new DecolorizeStage(),
+        JsonParserExpr j => new JsonParserStage(j.Parameters),
+        LogfmtParserExpr l => new LogfmtParserStage(l.Strict, l.KeepEmpty, l.Parameters),
+        RegexpParserExpr r => new RegexpParserStage(r.Pattern),
+        PatternParserExpr p => new PatternParserStage(p.Pattern),
+        UnpackParserExpr => new UnpackParserStage(),
+        DecolorizeExpr => new DecolorizeLogStage(),
         LineFormatExpr l => new LineFormatStage(LineTemplates.Parse(l.Template)),
         LabelFormatExpr l => new LabelFormatStage(l.Items),
         DropLabelsExpr d => new DropKeepStage(d.Keep, d.Items),
@@ -38,81 +36,25 @@ internal abstract class LogStage
 
 internal sealed class LineFilterLogStage(LineFilterStage filter) : LogStage
 {
-    public override bool Process(LineState line, LabelsBuilder labels) =>
-        line.Rewritten ? filter.Matches(line.Text) : filter.Matches(line.Bytes);
+    public override bool Process(LineState line, LabelsBuilder labels) => filter.Matches(line.Bytes);
 }
 
-/// <summary><c>| json</c>: every key (nested objects flattened with <c>_</c>), or only the given paths.</summary>
-internal sealed class JsonStage : LogStage
+/// <summary><c>| json</c>: every key (nested objects flattened with <c>_</c>), or only the given paths (null or absent: empty).</summary>
+internal sealed class JsonParserStage : LogStage
 {
-    private readonly IReadOnlyList<ExtractionParam> _parameters;
-    private readonly List<string[]> _paths = [];
-    private readonly StringBuilder _prefix = new();
+    private readonly JsonExtractor _extractor;
+    private readonly string[]? _names;
 
-    public JsonStage(IReadOnlyList<ExtractionParam> parameters)
+    public JsonParserStage(IReadOnlyList<ExtractionParam> parameters)
     {
-        _parameters = parameters;
-        foreach (var parameter in parameters)
+        if (parameters.Count == 0)
         {
-            _paths.Add(ParsePath(parameter.Expression));
-        }
-    }
-
-    /// <summary>Splits <c>a.b[0]["c d"]</c> into its keys; array indexes stay as digits.</summary>
-    internal static string[] ParsePath(string expression)
-    {
-        List<string> keys = [];
-        var i = 0;
-        var current = new StringBuilder();
-        while (i < expression.Length)
-        {
-            var c = expression[i];
-            if (c == '.')
-            {
-                if (current.Length > 0)
-                {
-                    keys.Add(current.ToString());
-                    current.Clear();
-                }
-
-                i++;
-            }
-            else if (c == '[')
-            {
-                if (current.Length > 0)
-                {
-                    keys.Add(current.ToString());
-                    current.Clear();
-                }
-
-                var close = expression.IndexOf(']', i);
-                if (close < 0)
-                {
-                    throw new ArgumentException($"invalid JSON path '{expression}'");
-                }
-
-                var inner = expression[(i + 1)..close].Trim();
-                if (inner.Length >= 2 && inner[0] is '"' or '\'' && inner[^1] == inner[0])
-                {
-                    inner = inner[1..^1];
-                }
-
-                keys.Add(inner);
-                i = close + 1;
-            }
-            else
-            {
-                current.Append(c);
-                i++;
-            }
+            _extractor = JsonExtractor.ForAllKeys();
+            return;
         }
 
-        if (current.Length > 0)
-        {
-            keys.Add(current.ToString());
-        }
-
-        return [.. keys];
+        _extractor = JsonExtractor.ForPaths([.. parameters.Select(static p => p.Expression)], missingAsEmpty: true);
+        _names = [.. parameters.Select(static p => p.Label)];
     }
 
     public override bool Process(LineState line, LabelsBuilder labels)
@@ -122,129 +64,21 @@ internal sealed class JsonStage : LogStage
             return true;
         }
 
-        try
+        var target = new LabelsTarget(labels, _names, firstWins: _names is null);
+        if (!_extractor.Extract(line.Bytes, ref target, out var error))
         {
-            if (_parameters.Count == 0)
-            {
-                ExtractAll(line.Bytes, labels);
-            }
-            else
-            {
-                ExtractPaths(line.Bytes, labels);
-            }
-        }
-        catch (JsonException ex)
-        {
-            labels.SetError(JsonParserError, ex.Message);
+            labels.SetError(JsonParserError, error);
         }
 
         return true;
-    }
-
-    private void ExtractAll(ReadOnlySpan<byte> json, LabelsBuilder labels)
-    {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException("Value looks like object, but can't find closing '}' symbol");
-        }
-
-        _prefix.Clear();
-        var prefixLengths = new Stack<int>();
-        while (reader.Read())
-        {
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.EndObject:
-                    if (prefixLengths.Count > 0)
-                    {
-                        _prefix.Length = prefixLengths.Pop();
-                    }
-
-                    break;
-                case JsonTokenType.PropertyName:
-                    {
-                        var key = reader.GetString()!;
-                        reader.Read();
-                        switch (reader.TokenType)
-                        {
-                            case JsonTokenType.StartObject:
-                                prefixLengths.Push(_prefix.Length);
-                                _prefix.Append(LabelsBuilder.Sanitize(key)).Append('_');
-                                break;
-                            case JsonTokenType.StartArray:
-                                reader.Skip();
-                                break;
-                            case JsonTokenType.String:
-                                Set(labels, key, reader.GetString()!);
-                                break;
-                            case JsonTokenType.Number:
-                                Set(labels, key, Encoding.UTF8.GetString(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan));
-                                break;
-                            case JsonTokenType.True:
-                                Set(labels, key, "true");
-                                break;
-                            case JsonTokenType.False:
-                                Set(labels, key, "false");
-                                break;
-                        }
-
-                        break;
-                    }
-            }
-        }
-    }
-
-    private void Set(LabelsBuilder labels, string key, string value)
-    {
-        var name = _prefix.Length == 0 ? labels.ParsedName(key) : labels.ParsedName(_prefix + LabelsBuilder.Sanitize(key));
-        labels.Set(name, value);
-    }
-
-    private void ExtractPaths(ReadOnlySpan<byte> json, LabelsBuilder labels)
-    {
-        var reader = new Utf8JsonReader(json);
-        using var document = JsonDocument.ParseValue(ref reader);
-        for (var p = 0; p < _paths.Count; p++)
-        {
-            var element = document.RootElement;
-            var found = true;
-            foreach (var key in _paths[p])
-            {
-                if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty(key, out var child))
-                {
-                    element = child;
-                }
-                else if (element.ValueKind == JsonValueKind.Array && int.TryParse(key, out var index) && index >= 0 && index < element.GetArrayLength())
-                {
-                    element = element[index];
-                }
-                else
-                {
-                    found = false;
-                    break;
-                }
-            }
-
-            if (!found)
-            {
-                continue;
-            }
-
-            var value = element.ValueKind switch
-            {
-                JsonValueKind.String => element.GetString(),
-                JsonValueKind.Null or JsonValueKind.Undefined => null,
-                _ => element.GetRawText(),
-            };
-            labels.Set(labels.ParsedName(_parameters[p].Label), value);
-        }
     }
 }
 
 /// <summary><c>| unpack</c>: a JSON object whose <c>_entry</c> becomes the line and whose other string keys become labels.</summary>
-internal sealed class UnpackStage : LogStage
+internal sealed class UnpackParserStage : LogStage
 {
+    private readonly UnpackExtractor _extractor = new();
+
     public override bool Process(LineState line, LabelsBuilder labels)
     {
         if (labels.HasError)
@@ -252,54 +86,29 @@ internal sealed class UnpackStage : LogStage
             return true;
         }
 
-        try
+        var target = new LabelsTarget(labels, null, firstWins: false);
+        if (!_extractor.Extract(line.Bytes, ref target, out var entry, out var hasEntry, out var error))
         {
-            var reader = new Utf8JsonReader(line.Bytes);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                throw new JsonException("expecting a JSON object");
-            }
-
-            string? entry = null;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var key = reader.GetString()!;
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
-                    if (key == "_entry")
-                    {
-                        entry = reader.GetString();
-                    }
-                    else
-                    {
-                        labels.Set(labels.ParsedName(key), reader.GetString());
-                    }
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-
-            if (entry is not null)
-            {
-                line.SetText(entry);
-            }
+            labels.SetError(JsonParserError, error);
         }
-        catch (JsonException ex)
+        else if (hasEntry)
         {
-            labels.SetError(JsonParserError, ex.Message);
+            line.SetBytes(entry);
         }
 
         return true;
     }
 }
 
-/// <summary><c>| logfmt</c> with Loki's <c>--strict</c> and <c>--keep-empty</c> flags.</summary>
-internal sealed class LogfmtStage(bool strict, bool keepEmpty, IReadOnlyList<ExtractionParam> parameters) : LogStage
+/// <summary><c>| logfmt</c> with Loki's <c>--strict</c> and <c>--keep-empty</c> flags: malformed pairs are skipped, or reported with --strict.</summary>
+internal sealed class LogfmtParserStage(bool strict, bool keepEmpty, IReadOnlyList<ExtractionParam> parameters) : LogStage
 {
-    private readonly StringBuilder _value = new();
+    private readonly LogfmtExtractor _extractor = new(
+        parameters.Count == 0 ? null : [.. parameters.Select(static p => p.Expression)],
+        strict ? LogfmtErrors.Report : LogfmtErrors.Skip,
+        keepEmpty);
+
+    private readonly string[]? _names = parameters.Count == 0 ? null : [.. parameters.Select(static p => p.Label)];
 
     public override bool Process(LineState line, LabelsBuilder labels)
     {
@@ -308,124 +117,10 @@ internal sealed class LogfmtStage(bool strict, bool keepEmpty, IReadOnlyList<Ext
             return true;
         }
 
-        var text = line.Text;
-        var i = 0;
-        while (i < text.Length)
+        var target = new LabelsTarget(labels, _names, firstWins: _names is null);
+        if (!_extractor.Extract(line.Bytes, ref target, out var error))
         {
-            while (i < text.Length && text[i] <= ' ')
-            {
-                i++;
-            }
-
-            if (i >= text.Length)
-            {
-                break;
-            }
-
-            var keyStart = i;
-            while (i < text.Length && text[i] > ' ' && text[i] != '=' && text[i] != '"')
-            {
-                i++;
-            }
-
-            var key = text[keyStart..i];
-            if (key.Length == 0)
-            {
-                if (strict)
-                {
-                    labels.SetError(LogfmtParserError, $"logfmt syntax error at pos {i + 1} : unexpected '{text[i]}'");
-                    return true;
-                }
-
-                // Skip the malformed token.
-                while (i < text.Length && text[i] > ' ')
-                {
-                    i++;
-                }
-
-                continue;
-            }
-
-            string value;
-            if (i < text.Length && text[i] == '=')
-            {
-                i++;
-                _value.Clear();
-                if (i < text.Length && text[i] == '"')
-                {
-                    i++;
-                    var closed = false;
-                    while (i < text.Length)
-                    {
-                        var c = text[i++];
-                        if (c == '"')
-                        {
-                            closed = true;
-                            break;
-                        }
-
-                        if (c == '\\' && i < text.Length)
-                        {
-                            var e = text[i++];
-                            _value.Append(e switch { 'n' => '\n', 't' => '\t', 'r' => '\r', _ => e });
-                            continue;
-                        }
-
-                        _value.Append(c);
-                    }
-
-                    if (!closed)
-                    {
-                        if (strict)
-                        {
-                            labels.SetError(LogfmtParserError, $"logfmt syntax error at pos {i + 1} : unterminated quoted value");
-                            return true;
-                        }
-
-                        break;
-                    }
-                }
-                else
-                {
-                    var valueStart = i;
-                    while (i < text.Length && text[i] > ' ')
-                    {
-                        i++;
-                    }
-
-                    _value.Append(text, valueStart, i - valueStart);
-                }
-
-                value = _value.ToString();
-            }
-            else
-            {
-                value = string.Empty;
-            }
-
-            if (value.Length == 0 && !keepEmpty)
-            {
-                continue;
-            }
-
-            if (parameters.Count == 0)
-            {
-                var name = labels.ParsedName(key);
-                if (!labels.Has(name) || labels.Base.Contains(name))
-                {
-                    labels.Set(name, value);
-                }
-            }
-            else
-            {
-                foreach (var parameter in parameters)
-                {
-                    if (string.Equals(parameter.Expression, key, StringComparison.Ordinal))
-                    {
-                        labels.Set(labels.ParsedName(parameter.Label), value);
-                    }
-                }
-            }
+            labels.SetError(LogfmtParserError, error);
         }
 
         return true;
@@ -433,177 +128,56 @@ internal sealed class LogfmtStage(bool strict, bool keepEmpty, IReadOnlyList<Ext
 }
 
 /// <summary><c>| regexp "(?P&lt;name&gt;...)"</c>: named groups become labels.</summary>
-internal sealed class RegexpStage : LogStage
+internal sealed class RegexpParserStage : LogStage
 {
-    private readonly Regex _regex;
+    private readonly RegexpExtractor _extractor;
     private readonly string[] _names;
 
-    public RegexpStage(string pattern)
+    public RegexpParserStage(string pattern)
     {
-        _regex = Validate(pattern);
-        _names = [.. _regex.GetGroupNames().Where(static n => !int.TryParse(n, out _))];
+        _extractor = Create(pattern);
+        _names = [.. _extractor.Names];
     }
 
-    /// <exception cref="ArgumentException">Invalid pattern or no named group.</exception>
-    public static Regex Validate(string pattern)
-    {
-        var regex = Re2Regex.Compile(pattern);
-        foreach (var name in regex.GetGroupNames())
-        {
-            if (!int.TryParse(name, out _))
-            {
-                if (!Pipeline.Model.Label.IsValidName(name))
-                {
-                    throw new ArgumentException($"invalid extracted label name '{name}'");
-                }
-
-                return regex;
-            }
-        }
-
-        throw new ArgumentException("at least one named capture must be supplied");
-    }
+    /// <exception cref="ArgumentException">Invalid pattern.</exception>
+    /// <exception cref="FormatException">No named group, or a group name that is not a label name.</exception>
+    public static RegexpExtractor Create(string pattern) => new(pattern, labelNames: true);
 
     public override bool Process(LineState line, LabelsBuilder labels)
     {
-        var match = _regex.Match(line.Text);
-        if (!match.Success)
-        {
-            return true;
-        }
-
-        foreach (var name in _names)
-        {
-            var group = match.Groups[name];
-            if (group.Success)
-            {
-                labels.Set(labels.ParsedName(name), group.Value);
-            }
-        }
-
+        var target = new LabelsTarget(labels, _names, firstWins: false);
+        _extractor.Extract(line.Bytes, ref target);
         return true;
     }
 }
 
 /// <summary><c>| pattern "&lt;ip&gt; - &lt;_&gt; [&lt;ts&gt;] ..."</c>: literals anchor captures; <c>&lt;_&gt;</c> skips.</summary>
-internal sealed class PatternStage : LogStage
+internal sealed class PatternParserStage : LogStage
 {
-    private readonly List<(string? Capture, string Literal)> _parts = [];
-    private readonly string _leading;
+    private readonly PatternExtractor _extractor;
+    private readonly string[] _names;
 
-    public PatternStage(string pattern)
+    /// <exception cref="FormatException">The pattern is invalid.</exception>
+    public PatternParserStage(string pattern)
     {
-        var captures = 0;
-        var pos = 0;
-        var leading = new StringBuilder();
-        string? pendingCapture = null;
-        var literal = new StringBuilder();
-        var first = true;
-        while (pos < pattern.Length)
-        {
-            var c = pattern[pos];
-            if (c == '<')
-            {
-                var close = pattern.IndexOf('>', pos);
-                var name = close > pos ? pattern[(pos + 1)..close] : string.Empty;
-                if (close > pos && (name == "_" || Pipeline.Model.Label.IsValidName(name)))
-                {
-                    if (first)
-                    {
-                        leading.Append(literal);
-                        first = false;
-                    }
-                    else
-                    {
-                        if (literal.Length == 0)
-                        {
-                            throw new ArgumentException("invalid pattern: consecutive captures are not allowed");
-                        }
-
-                        _parts.Add((pendingCapture, literal.ToString()));
-                    }
-
-                    literal.Clear();
-                    pendingCapture = name;
-                    if (name != "_")
-                    {
-                        captures++;
-                    }
-
-                    pos = close + 1;
-                    continue;
-                }
-            }
-
-            literal.Append(c);
-            pos++;
-        }
-
-        if (first)
-        {
-            throw new ArgumentException("invalid pattern: at least one capture is required");
-        }
-
-        _parts.Add((pendingCapture, literal.ToString()));
-        _leading = leading.ToString();
-        if (captures == 0)
-        {
-            throw new ArgumentException("invalid pattern: at least one named capture is required");
-        }
+        _extractor = new PatternExtractor(pattern);
+        _names = [.. _extractor.Names];
     }
 
     public override bool Process(LineState line, LabelsBuilder labels)
     {
-        var text = line.Text.AsSpan();
-        if (!text.StartsWith(_leading, StringComparison.Ordinal))
-        {
-            return true;
-        }
-
-        var pos = _leading.Length;
-        for (var i = 0; i < _parts.Count; i++)
-        {
-            var (capture, literal) = _parts[i];
-            int end;
-            if (literal.Length == 0)
-            {
-                end = text.Length;
-            }
-            else
-            {
-                var at = text[pos..].IndexOf(literal, StringComparison.Ordinal);
-                if (at < 0)
-                {
-                    return true;
-                }
-
-                end = pos + at;
-            }
-
-            if (capture is not null && capture != "_")
-            {
-                labels.Set(labels.ParsedName(capture), text[pos..end].ToString());
-            }
-
-            pos = end + literal.Length;
-        }
-
+        var target = new LabelsTarget(labels, _names, firstWins: false);
+        _extractor.Extract(line.Bytes, ref target);
         return true;
     }
 }
 
-/// <summary><c>| decolorize</c>: removes ANSI color escapes from the line.</summary>
-internal sealed class DecolorizeStage : LogStage
+/// <summary><c>| decolorize</c>: removes ANSI escape sequences from the line.</summary>
+internal sealed class DecolorizeLogStage : LogStage
 {
-    private static readonly Regex s_ansi = new(@"\x1b\[[0-9;]*[a-zA-Z]", RegexOptions.Compiled | RegexOptions.CultureInvariant);
-
     public override bool Process(LineState line, LabelsBuilder labels)
     {
-        if (line.Bytes.IndexOf((byte)0x1b) >= 0)
-        {
-            line.SetText(s_ansi.Replace(line.Text, string.Empty));
-        }
-
+        line.Decolorize();
         return true;
     }
 }

@@ -513,9 +513,9 @@ internal sealed class Parser
                     var pattern = Expect(TokenKind.String);
                     try
                     {
-                        RegexpStage.Validate(pattern.Text);
+                        _ = RegexpParserStage.Create(pattern.Text);
                     }
-                    catch (ArgumentException ex)
+                    catch (Exception ex) when (ex is ArgumentException or FormatException)
                     {
                         throw _lexer.Error(pattern.Position, ex.Message);
                     }
@@ -529,9 +529,9 @@ internal sealed class Parser
                     var pattern = Expect(TokenKind.String);
                     try
                     {
-                        _ = new PatternStage(pattern.Text);
+                        _ = new PatternParserStage(pattern.Text);
                     }
-                    catch (ArgumentException ex)
+                    catch (FormatException ex)
                     {
                         throw _lexer.Error(pattern.Position, ex.Message);
                     }
