@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Pipeline.LogQL;
+using Pipeline.LogQL.Syntax;
 using Pipeline.LogQL.Units;
 using Pipeline.Model;
 

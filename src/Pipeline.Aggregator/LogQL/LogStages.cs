@@ -1,5 +1,7 @@
 using System.Text;
 using Pipeline.LogQL.Extraction;
+using Pipeline.LogQL.Matching;
+using Pipeline.LogQL.Syntax;
 using Pipeline.LogQL.Templates;
 using Pipeline.LogQL.Units;
 
@@ -19,7 +21,7 @@ internal abstract class LogStage
 
     public static LogStage Create(StageExpr expr) => expr switch
     {
-        LineFilterExpr f => new LineFilterLogStage(new LineFilterStage(f)),
+        LineFilterExpr f => new LineFilterLogStage(new LineFilter(f)),
         JsonParserExpr j => new JsonParserStage(j.Parameters),
         LogfmtParserExpr l => new LogfmtParserStage(l.Strict, l.KeepEmpty, l.Parameters),
         RegexpParserExpr r => new RegexpParserStage(r.Pattern),
@@ -34,7 +36,7 @@ internal abstract class LogStage
     };
 }
 
-internal sealed class LineFilterLogStage(LineFilterStage filter) : LogStage
+internal sealed class LineFilterLogStage(LineFilter filter) : LogStage
 {
     public override bool Process(LineState line, LabelsBuilder labels) => filter.Matches(line.Bytes);
 }
@@ -135,13 +137,9 @@ internal sealed class RegexpParserStage : LogStage
 
     public RegexpParserStage(string pattern)
     {
-        _extractor = Create(pattern);
+        _extractor = new RegexpExtractor(pattern, labelNames: true);
         _names = [.. _extractor.Names];
     }
-
-    /// <exception cref="ArgumentException">Invalid pattern.</exception>
-    /// <exception cref="FormatException">No named group, or a group name that is not a label name.</exception>
-    public static RegexpExtractor Create(string pattern) => new(pattern, labelNames: true);
 
     public override bool Process(LineState line, LabelsBuilder labels)
     {

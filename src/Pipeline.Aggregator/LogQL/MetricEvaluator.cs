@@ -1,3 +1,4 @@
+using Pipeline.LogQL.Syntax;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;

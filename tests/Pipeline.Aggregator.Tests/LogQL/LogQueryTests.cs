@@ -1,4 +1,5 @@
 using Pipeline.Aggregator.LogQL;
+using Pipeline.LogQL;
 using static Pipeline.Aggregator.Tests.LogQL.LogQLFixture;
 
 namespace Pipeline.Aggregator.Tests.LogQL;

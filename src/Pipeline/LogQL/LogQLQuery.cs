@@ -1,6 +1,7 @@
+using Pipeline.LogQL.Syntax;
 using Pipeline.Model;
 
-namespace Pipeline.Aggregator.LogQL;
+namespace Pipeline.LogQL;
 
 /// <summary>A parsed LogQL query.</summary>
 public sealed class LogQLQuery

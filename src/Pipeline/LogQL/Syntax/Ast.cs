@@ -2,7 +2,7 @@ using System.Text;
 using Pipeline.LogQL.Units;
 using Pipeline.Model;
 
-namespace Pipeline.Aggregator.LogQL;
+namespace Pipeline.LogQL.Syntax;
 
 // The LogQL syntax tree. ToString() of every node is the canonical form: stable, re-parsable, with binary
 // operations fully parenthesized so that golden tests show the structure the parser built.

@@ -1,6 +1,4 @@
-using Pipeline.LogQL.Templates;
-
-namespace Pipeline.Aggregator.LogQL;
+namespace Pipeline.LogQL.Templates;
 
 /// <summary>The templates of <c>line_format</c> and <c>label_format</c>: the shared Go-template engine with LogQL's functions.</summary>
 internal static class LineTemplates

@@ -1,6 +1,6 @@
-using Pipeline.Aggregator.LogQL;
+using Pipeline.LogQL;
 
-namespace Pipeline.Aggregator.Tests.LogQL;
+namespace Pipeline.Tests.LogQL.Syntax;
 
 public sealed class ParserTests
 {

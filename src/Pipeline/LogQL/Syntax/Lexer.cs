@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Pipeline.LogQL.Units;
 
-namespace Pipeline.Aggregator.LogQL;
+namespace Pipeline.LogQL.Syntax;
 
 internal enum TokenKind
 {

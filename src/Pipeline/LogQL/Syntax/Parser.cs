@@ -1,9 +1,11 @@
 using System.Globalization;
+using Pipeline.LogQL.Extraction;
 using Pipeline.LogQL.Re2;
+using Pipeline.LogQL.Templates;
 using Pipeline.LogQL.Units;
 using Pipeline.Model;
 
-namespace Pipeline.Aggregator.LogQL;
+namespace Pipeline.LogQL.Syntax;
 
 /// <summary>A recursive-descent LogQL parser producing the syntax tree (Ast.cs), with Loki's error wording.</summary>
 internal sealed class Parser
@@ -38,6 +40,7 @@ internal sealed class Parser
     private readonly Lexer _lexer;
     private readonly List<Token> _tokens = [];
     private int _index;
+    private bool _lokiMatcherRule = true;
 
     private Parser(string query)
     {
@@ -78,6 +81,32 @@ internal sealed class Parser
         }
 
         return expr;
+    }
+
+    /// <summary>
+    /// Parses a log selector with its pipeline, such as <c>{app="a"} |= "error" | json</c>: Promtail's <c>match</c>
+    /// selector. With <paramref name="lokiMatcherRule"/>, LogQL's rule that at least one matcher must not match the empty
+    /// string applies; without it (Promtail, where <c>{missing=""}</c> is a fine selector) one matcher of any kind is
+    /// enough.
+    /// </summary>
+    /// <exception cref="LogQLParseException">The text is not a log selector.</exception>
+    public static LogSelectorExpr ParseLogSelector(string selector, bool lokiMatcherRule)
+    {
+        ArgumentNullException.ThrowIfNull(selector);
+        var parser = new Parser(selector) { _lokiMatcherRule = lokiMatcherRule };
+        if (parser.Current.Kind != TokenKind.LBrace)
+        {
+            throw parser.Unexpected("{");
+        }
+
+        var matchers = parser.ParseMatchers();
+        var stages = parser.ParsePipeline(inRange: false, out _);
+        if (parser.Current.Kind != TokenKind.End)
+        {
+            throw parser.Unexpected();
+        }
+
+        return new LogSelectorExpr(matchers, stages);
     }
 
     /// <summary>Parses a bare stream selector such as <c>{app="a", pod=~"x.*"}</c> (as <c>match[]</c> and <c>query</c> parameters carry).</summary>
@@ -311,7 +340,12 @@ internal sealed class Parser
             }
         }
 
-        if (!hasNonEmpty)
+        if (!_lokiMatcherRule && matchers.Count == 0)
+        {
+            throw Semantic("a selector needs at least one label matcher, such as {app=\"api\"}");
+        }
+
+        if (_lokiMatcherRule && !hasNonEmpty)
         {
             throw Semantic("queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but app=~\".+\" will");
         }
@@ -513,7 +547,7 @@ internal sealed class Parser
                     var pattern = Expect(TokenKind.String);
                     try
                     {
-                        _ = RegexpParserStage.Create(pattern.Text);
+                        _ = new RegexpExtractor(pattern.Text, labelNames: true);
                     }
                     catch (Exception ex) when (ex is ArgumentException or FormatException)
                     {
@@ -529,7 +563,7 @@ internal sealed class Parser
                     var pattern = Expect(TokenKind.String);
                     try
                     {
-                        _ = new PatternParserStage(pattern.Text);
+                        _ = new PatternExtractor(pattern.Text);
                     }
                     catch (FormatException ex)
                     {
