@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Pipeline.LogQL.Units;
+using Pipeline.Model;
 
 namespace Pipeline.LogQL.Syntax;
 
@@ -297,36 +298,9 @@ internal sealed class Lexer(string text)
             }
 
             var escapeAt = _pos - 1;
-            var e = _text[_pos++];
-            switch (e)
+            if (!LabelText.TryReadEscape(_text, ref _pos, builder))
             {
-                case '\\': builder.Append('\\'); break;
-                case '"': builder.Append('"'); break;
-                case '\'': builder.Append('\''); break;
-                case 'n': builder.Append('\n'); break;
-                case 't': builder.Append('\t'); break;
-                case 'r': builder.Append('\r'); break;
-                case 'a': builder.Append('\a'); break;
-                case 'b': builder.Append('\b'); break;
-                case 'f': builder.Append('\f'); break;
-                case 'v': builder.Append('\v'); break;
-                case 'x' or 'u' or 'U':
-                    {
-                        var digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-                        if (_pos + digits > _text.Length
-                            || !uint.TryParse(_text.AsSpan(_pos, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
-                            || !Rune.IsValid(code))
-                        {
-                            throw Error(escapeAt, $"syntax error: invalid escape sequence '\\{e}' in string");
-                        }
-
-                        builder.Append(new Rune(code).ToString());
-                        _pos += digits;
-                        break;
-                    }
-
-                default:
-                    throw Error(escapeAt, $"syntax error: invalid escape sequence '\\{e}' in string");
+                throw Error(escapeAt, $"syntax error: invalid escape sequence '\\{_text[escapeAt + 1]}' in string");
             }
         }
     }

@@ -547,17 +547,18 @@ internal sealed class GoTemplate
                     i++;
                     while (i < inner.Length && inner[i] != '"')
                     {
-                        if (inner[i] == '\\' && i + 1 < inner.Length)
+                        if (inner[i] != '\\')
                         {
-                            i++;
-                            sb.Append(inner[i] switch { 'n' => '\n', 't' => '\t', 'r' => '\r', _ => inner[i] });
-                        }
-                        else
-                        {
-                            sb.Append(inner[i]);
+                            sb.Append(inner[i++]);
+                            continue;
                         }
 
+                        // Go string escapes, read as Go (and label strings, and LogQL's lexer) read them.
                         i++;
+                        if (i >= inner.Length || !Model.LabelText.TryReadEscape(inner, ref i, sb))
+                        {
+                            throw new FormatException($"invalid escape sequence in quoted string (position {position})");
+                        }
                     }
 
                     if (i >= inner.Length)

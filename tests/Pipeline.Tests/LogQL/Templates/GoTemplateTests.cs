@@ -32,6 +32,7 @@ public class GoTemplateTests
     [InlineData("a {{- \" b \" -}} c {{/* a comment */}}", "a b c ")]
     [InlineData("{{ \"}}\" }}", "}}")]
     [InlineData("{{ `raw \\n` }}", "raw \\n")]
+    [InlineData("{{ \"caf\\u00e9 \\x41\\t|\" }}", "café A\t|")]
     [InlineData("{{ 42 }} {{ -1 }} {{ 1.5 }} {{ true }}", "42 -1 1.5 true")]
     public void Render_FunctionsAndControl(string template, string? expected)
     {
@@ -86,6 +87,7 @@ public class GoTemplateTests
     [InlineData("{{ regexReplaceAll \"a\\\\1\" .a \"x\" }}", "RE2 has no backreferences")]
     [InlineData("{{ }}", "missing value for command at position 0")]
     [InlineData("{{ .a | }}", "missing command in pipeline at position 0")]
+    [InlineData("{{ \"\\q\" }}", "invalid escape sequence in quoted string (position 0)")]
     public void Parse_Invalid_ErrorSaysWhat(string template, string expected)
     {
         var ex = Assert.Throws<FormatException>(() => GoTemplate.Parse(template, TemplateFunctions.LogQL));
