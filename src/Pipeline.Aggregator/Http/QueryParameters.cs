@@ -53,13 +53,7 @@ internal static class QueryParameters
     public static bool TryParseDuration(string value, out long ns, out string? error)
     {
         error = null;
-        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-        {
-            ns = (long)Math.Round(seconds * NanosPerSecond);
-            return true;
-        }
-
-        if (GoDuration.TryParse(value, out ns))
+        if (GoDuration.TryParse(value, out ns, bareSeconds: true))
         {
             return true;
         }

@@ -153,7 +153,7 @@ internal static class GoDuration
             return false;
         }
 
-        value = (long)nanoseconds;
+        value = (long)Math.Round(nanoseconds);
         return true;
     }
 
