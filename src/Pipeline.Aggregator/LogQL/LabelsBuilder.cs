@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Pipeline.LogQL.Extraction;
 using Pipeline.Model;
@@ -16,14 +17,15 @@ internal sealed class LabelsBuilder
     private const string DuplicateSuffix = "_extracted";
     private const int MaxCachedKeys = 1024;
 
-    private readonly Dictionary<string, string?> _changes = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _parsed = new(StringComparer.Ordinal);
+    // A change is the new value (null: deleted) and whether a parser set it (for the parsers where the first value wins).
+    private readonly Dictionary<string, (string? Value, bool Parsed)> _changes = new(StringComparer.Ordinal);
     private readonly LabelSetBuilder _builder = new();
-
-    // Keys found in lines, as label names: lines of a stream repeat their keys, so each is decoded and sanitized once.
-    private readonly Dictionary<byte[], string> _keys = new(ByteKeyComparer.Instance);
-    private readonly Dictionary<string, string> _suffixed = new(StringComparer.Ordinal);
     private LabelSet _base = LabelSet.Empty;
+
+    // Created when a parser first runs: a pipeline of filters only (one builder per stream) needs neither.
+    // Keys found in lines, as label names: lines of a stream repeat their keys, so each is decoded and sanitized once.
+    private Dictionary<byte[], KeyEntry>? _keys;
+    private Dictionary<string, string>? _suffixed;
 
     public LabelSet Base => _base;
 
@@ -34,14 +36,13 @@ internal sealed class LabelsBuilder
     {
         _base = baseLabels;
         _changes.Clear();
-        _parsed.Clear();
     }
 
     public string? Get(string name)
     {
-        if (_changes.TryGetValue(name, out var value))
+        if (_changes.TryGetValue(name, out var change))
         {
-            return value;
+            return change.Value;
         }
 
         return _base[name];
@@ -49,9 +50,9 @@ internal sealed class LabelsBuilder
 
     public bool Has(string name) => !string.IsNullOrEmpty(Get(name));
 
-    public void Set(string name, string? value) => _changes[name] = value;
+    public void Set(string name, string? value) => CollectionsMarshal.GetValueRefOrAddDefault(_changes, name, out _).Value = value;
 
-    public void Delete(string name) => _changes[name] = null;
+    public void Delete(string name) => Set(name, null);
 
     public bool HasError => Has(ErrorLabel);
 
@@ -76,12 +77,13 @@ internal sealed class LabelsBuilder
     /// </summary>
     public void SetParsed(string name, string value, bool firstWins)
     {
-        if (!_parsed.Add(name) && firstWins)
+        ref var change = ref CollectionsMarshal.GetValueRefOrAddDefault(_changes, name, out var exists);
+        if (exists && change.Parsed && firstWins)
         {
             return;
         }
 
-        _changes[name] = value;
+        change = (value, true);
     }
 
     /// <summary>The label name for a parser's output: <c>_extracted</c> is appended when the entry already has the label.</summary>
@@ -92,6 +94,7 @@ internal sealed class LabelsBuilder
             return name;
         }
 
+        _suffixed ??= new Dictionary<string, string>(StringComparer.Ordinal);
         if (!_suffixed.TryGetValue(name, out var suffixed))
         {
             suffixed = name + DuplicateSuffix;
@@ -107,17 +110,25 @@ internal sealed class LabelsBuilder
     /// <summary>The label name for a key found in a line (sanitized, then as <see cref="ParsedName"/>).</summary>
     public string KeyName(ReadOnlySpan<byte> key)
     {
+        _keys ??= new Dictionary<byte[], KeyEntry>(ByteKeyComparer.Instance);
         var lookup = _keys.GetAlternateLookup<ReadOnlySpan<byte>>();
-        if (!lookup.TryGetValue(key, out var name))
+        if (!lookup.TryGetValue(key, out var entry))
         {
-            name = LabelNames.Sanitize(Encoding.UTF8.GetString(key));
+            entry = new KeyEntry(LabelNames.Sanitize(Encoding.UTF8.GetString(key)));
             if (_keys.Count < MaxCachedKeys)
             {
-                _keys[key.ToArray()] = name;
+                _keys[key.ToArray()] = entry;
             }
         }
 
-        return ParsedName(name);
+        // Entries of a stream share its label set unless they carry structured metadata: decide the suffix once for it.
+        if (!ReferenceEquals(entry.CheckedFor, _base))
+        {
+            entry.Result = ParsedName(entry.Name);
+            entry.CheckedFor = _base;
+        }
+
+        return entry.Result!;
     }
 
     /// <summary>The names currently present (base plus changes), for drop/keep and templates.</summary>
@@ -132,7 +143,7 @@ internal sealed class LabelsBuilder
             }
         }
 
-        foreach (var (name, value) in _changes)
+        foreach (var (name, (value, _)) in _changes)
         {
             if (!string.IsNullOrEmpty(value))
             {
@@ -155,7 +166,7 @@ internal sealed class LabelsBuilder
         }
 
         _builder.Reset(_base);
-        foreach (var (name, value) in _changes)
+        foreach (var (name, (value, _)) in _changes)
         {
             _builder.Set(name, value);
         }
@@ -181,6 +192,16 @@ internal sealed class LabelsBuilder
         }
 
         return builder.Build();
+    }
+
+    /// <summary>A key's sanitized label name, and its final name for the label set it was last checked against.</summary>
+    private sealed class KeyEntry(string name)
+    {
+        public string Name { get; } = name;
+
+        public LabelSet? CheckedFor { get; set; }
+
+        public string? Result { get; set; }
     }
 
     /// <summary>Compares byte-array keys by content, and looks them up by span without allocating.</summary>

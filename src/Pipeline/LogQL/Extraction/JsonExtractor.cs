@@ -266,12 +266,21 @@ internal sealed class JsonExtractor
                     break;
                 case JsonTokenType.PropertyName:
                     {
-                        // The sanitized key goes after the prefix in _key; a nested object keeps it (plus '_') as its prefix.
-                        var length = prefix + SanitizedKey(ref reader, prefix);
+                        // A top-level key that is already a label name (the usual case) is used as the reader has it;
+                        // otherwise the sanitized key goes after the prefix in _key, and a nested object keeps it (plus
+                        // '_') as its prefix.
+                        var direct = prefix == 0 && !reader.ValueIsEscaped && LabelNames.IsValid(reader.ValueSpan);
+                        var name = direct ? reader.ValueSpan : default;
+                        var length = direct ? name.Length : prefix + SanitizedKey(ref reader, prefix);
                         reader.Read();
                         switch (reader.TokenType)
                         {
                             case JsonTokenType.StartObject:
+                                if (direct)
+                                {
+                                    name.CopyTo(Grow(ref _key, length + 1));
+                                }
+
                                 if (depth == _prefixLengths.Length)
                                 {
                                     Array.Resize(ref _prefixLengths, depth * 2);
@@ -286,10 +295,10 @@ internal sealed class JsonExtractor
                                 reader.Skip();
                                 break;
                             case JsonTokenType.String:
-                                target.SetKey(_key.AsSpan(0, length), StringValue(ref reader));
+                                target.SetKey(direct ? name : _key.AsSpan(0, length), StringValue(ref reader));
                                 break;
                             case JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False:
-                                target.SetKey(_key.AsSpan(0, length), reader.ValueSpan);
+                                target.SetKey(direct ? name : _key.AsSpan(0, length), reader.ValueSpan);
                                 break;
                         }
 
@@ -297,6 +306,12 @@ internal sealed class JsonExtractor
                     }
             }
         }
+    }
+
+    private static Span<byte> Grow(ref byte[] buffer, int length)
+    {
+        LabelNames.Ensure(ref buffer, length);
+        return buffer;
     }
 
     private int SanitizedKey(ref Utf8JsonReader reader, int offset)

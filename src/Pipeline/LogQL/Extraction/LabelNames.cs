@@ -6,6 +6,13 @@ namespace Pipeline.LogQL.Extraction;
 /// <summary>How LogQL turns a key found in a line into a label name: every character that is not <c>[a-zA-Z0-9_]</c> becomes <c>_</c>, and a leading digit gets a <c>_</c> in front.</summary>
 internal static class LabelNames
 {
+    private static readonly System.Buffers.SearchValues<byte> s_nameBytes =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"u8);
+
+    /// <summary>Whether a UTF-8 key is already a valid label name (needs no sanitizing).</summary>
+    public static bool IsValid(ReadOnlySpan<byte> key) =>
+        !key.IsEmpty && !char.IsAsciiDigit((char)key[0]) && key.IndexOfAnyExcept(s_nameBytes) < 0;
+
     /// <summary>The label name for <paramref name="key"/> (the same string when it is already valid).</summary>
     public static string Sanitize(string key)
     {

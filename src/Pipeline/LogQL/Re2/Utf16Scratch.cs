@@ -14,7 +14,8 @@ namespace Pipeline.LogQL.Re2;
 /// </remarks>
 internal sealed class Utf16Scratch
 {
-    private string _buffer = new('\0', 256);
+    // Grown on first use (a filter that never runs a regex never needs it); never written while empty.
+    private string _buffer = string.Empty;
 
     /// <summary>The buffer; only the first <see cref="Length"/> characters are meaningful.</summary>
     public string Buffer => _buffer;
@@ -28,7 +29,7 @@ internal sealed class Utf16Scratch
         var max = utf8.Length; // UTF-16 never needs more units than UTF-8 has bytes.
         if (max > _buffer.Length)
         {
-            _buffer = new string('\0', Math.Max(max, _buffer.Length * 2));
+            _buffer = new string('\0', Math.Max(max, Math.Max(256, _buffer.Length * 2)));
         }
 
         // Writing into our own, never-shared string: see the remarks.
