@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Pipeline.LogQL.Units;
 
 namespace Pipeline.Aggregator.Http;
 
@@ -133,11 +134,11 @@ internal static class DetectedFields
             return "boolean";
         }
 
-        if (LogQL.Durations.TryParse(value, out _))
+        if (GoDuration.TryParse(value, out long _))
         {
             return "duration";
         }
 
-        return LogQL.Durations.TryParseBytes(value, out _) ? "bytes" : "string";
+        return ByteSize.TryParse(value, ByteUnits.Humanized, out double _) ? "bytes" : "string";
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.LogQL;
+using Pipeline.LogQL;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Http;

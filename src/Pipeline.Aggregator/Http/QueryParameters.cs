@@ -1,5 +1,6 @@
 using System.Globalization;
 using Pipeline.Aggregator.LogQL;
+using Pipeline.LogQL.Units;
 
 namespace Pipeline.Aggregator.Http;
 
@@ -52,13 +53,7 @@ internal static class QueryParameters
     public static bool TryParseDuration(string value, out long ns, out string? error)
     {
         error = null;
-        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-        {
-            ns = (long)Math.Round(seconds * NanosPerSecond);
-            return true;
-        }
-
-        if (Durations.TryParse(value, out ns))
+        if (GoDuration.TryParse(value, out ns, bareSeconds: true))
         {
             return true;
         }

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Pipeline.Aggregator.LogQL;
+using Pipeline.LogQL;
 
 namespace Pipeline.Aggregator.Http;
 

@@ -1,4 +1,3 @@
-using Pipeline.Aggregator.LogQL;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Pipeline.Aggregator.Storage;

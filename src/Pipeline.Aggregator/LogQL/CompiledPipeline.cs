@@ -1,3 +1,5 @@
+using Pipeline.LogQL.Matching;
+using Pipeline.LogQL.Syntax;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
@@ -8,7 +10,7 @@ namespace Pipeline.Aggregator.LogQL;
 /// </summary>
 internal sealed class CompiledPipeline
 {
-    private readonly LineFilterStage[] _prefix;
+    private readonly LineFilter[] _prefix;
     private readonly LogStage[] _stages;
 
     public CompiledPipeline(IReadOnlyList<StageExpr> stages)
@@ -19,10 +21,10 @@ internal sealed class CompiledPipeline
             prefixCount++;
         }
 
-        _prefix = new LineFilterStage[prefixCount];
+        _prefix = new LineFilter[prefixCount];
         for (var i = 0; i < prefixCount; i++)
         {
-            _prefix[i] = new LineFilterStage((LineFilterExpr)stages[i]);
+            _prefix[i] = new LineFilter((LineFilterExpr)stages[i]);
         }
 
         _stages = new LogStage[stages.Count - prefixCount];
@@ -61,7 +63,7 @@ internal sealed class CompiledPipeline
 
             Line.Reset(entry.Timestamp, entry.Line);
             var baseLabels = entry.StructuredMetadata is null ? StreamLabels : LabelsBuilder.Merge(StreamLabels, entry.StructuredMetadata);
-            _labels.Reset(StreamLabels, baseLabels);
+            _labels.Reset(baseLabels);
             foreach (var stage in pipeline._stages)
             {
                 if (!stage.Process(Line, _labels))

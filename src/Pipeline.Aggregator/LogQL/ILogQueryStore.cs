@@ -1,3 +1,5 @@
+using Pipeline.Model;
+
 namespace Pipeline.Aggregator.LogQL;
 
 /// <summary>What the LogQL engine needs from a log store: find streams by label matchers, read their entries lazily.</summary>

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Pipeline.LogQL.Extraction;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
@@ -11,27 +14,35 @@ internal sealed class LabelsBuilder
     public const string ErrorLabel = "__error__";
     public const string ErrorDetailsLabel = "__error_details__";
 
-    private readonly Dictionary<string, string?> _changes = new(StringComparer.Ordinal);
+    private const string DuplicateSuffix = "_extracted";
+    private const int MaxCachedKeys = 1024;
+
+    // A change is the new value (null: deleted) and whether a parser set it (for the parsers where the first value wins).
+    private readonly Dictionary<string, (string? Value, bool Parsed)> _changes = new(StringComparer.Ordinal);
     private readonly LabelSetBuilder _builder = new();
-    private LabelSet _stream = LabelSet.Empty;
     private LabelSet _base = LabelSet.Empty;
+
+    // Created when a parser first runs: a pipeline of filters only (one builder per stream) needs neither.
+    // Keys found in lines, as label names: lines of a stream repeat their keys, so each is decoded and sanitized once.
+    private Dictionary<byte[], KeyEntry>? _keys;
+    private Dictionary<string, string>? _suffixed;
 
     public LabelSet Base => _base;
 
     public bool HasChanges => _changes.Count > 0;
 
-    public void Reset(LabelSet stream, LabelSet baseLabels)
+    /// <summary>Starts an entry: its labels are <paramref name="baseLabels"/> (the stream's plus its structured metadata).</summary>
+    public void Reset(LabelSet baseLabels)
     {
-        _stream = stream;
         _base = baseLabels;
         _changes.Clear();
     }
 
     public string? Get(string name)
     {
-        if (_changes.TryGetValue(name, out var value))
+        if (_changes.TryGetValue(name, out var change))
         {
-            return value;
+            return change.Value;
         }
 
         return _base[name];
@@ -39,9 +50,9 @@ internal sealed class LabelsBuilder
 
     public bool Has(string name) => !string.IsNullOrEmpty(Get(name));
 
-    public void Set(string name, string? value) => _changes[name] = value;
+    public void Set(string name, string? value) => CollectionsMarshal.GetValueRefOrAddDefault(_changes, name, out _).Value = value;
 
-    public void Delete(string name) => _changes[name] = null;
+    public void Delete(string name) => Set(name, null);
 
     public bool HasError => Has(ErrorLabel);
 
@@ -60,38 +71,64 @@ internal sealed class LabelsBuilder
         }
     }
 
-    /// <summary>The name a parser gives an extracted key: sanitized, with <c>_extracted</c> when the stream already has it.</summary>
-    public string ParsedName(string key)
+    /// <summary>
+    /// Sets a label a parser extracted. With <paramref name="firstWins"/> (the parsers that take every key), a label an
+    /// earlier parser or an earlier key of the line already set is kept, as Loki does.
+    /// </summary>
+    public void SetParsed(string name, string value, bool firstWins)
     {
-        var name = Sanitize(key);
-        return _stream.Contains(name) ? name + "_extracted" : name;
+        ref var change = ref CollectionsMarshal.GetValueRefOrAddDefault(_changes, name, out var exists);
+        if (exists && change.Parsed && firstWins)
+        {
+            return;
+        }
+
+        change = (value, true);
     }
 
-    public static string Sanitize(string key)
+    /// <summary>The label name for a parser's output: <c>_extracted</c> is appended when the entry already has the label.</summary>
+    public string ParsedName(string name)
     {
-        if (Label.IsValidName(key))
+        if (!_base.Contains(name))
         {
-            return key;
+            return name;
         }
 
-        if (key.Length == 0)
+        _suffixed ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!_suffixed.TryGetValue(name, out var suffixed))
         {
-            return "_";
+            suffixed = name + DuplicateSuffix;
+            if (_suffixed.Count < MaxCachedKeys)
+            {
+                _suffixed[name] = suffixed;
+            }
         }
 
-        Span<char> buffer = key.Length <= 256 ? stackalloc char[key.Length + 1] : new char[key.Length + 1];
-        var length = 0;
-        if (char.IsAsciiDigit(key[0]))
+        return suffixed;
+    }
+
+    /// <summary>The label name for a key found in a line (sanitized, then as <see cref="ParsedName"/>).</summary>
+    public string KeyName(ReadOnlySpan<byte> key)
+    {
+        _keys ??= new Dictionary<byte[], KeyEntry>(ByteKeyComparer.Instance);
+        var lookup = _keys.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.TryGetValue(key, out var entry))
         {
-            buffer[length++] = '_';
+            entry = new KeyEntry(LabelNames.Sanitize(Encoding.UTF8.GetString(key)));
+            if (_keys.Count < MaxCachedKeys)
+            {
+                _keys[key.ToArray()] = entry;
+            }
         }
 
-        foreach (var c in key)
+        // Entries of a stream share its label set unless they carry structured metadata: decide the suffix once for it.
+        if (!ReferenceEquals(entry.CheckedFor, _base))
         {
-            buffer[length++] = char.IsAsciiLetterOrDigit(c) || c == '_' ? c : '_';
+            entry.Result = ParsedName(entry.Name);
+            entry.CheckedFor = _base;
         }
 
-        return new string(buffer[..length]);
+        return entry.Result!;
     }
 
     /// <summary>The names currently present (base plus changes), for drop/keep and templates.</summary>
@@ -106,7 +143,7 @@ internal sealed class LabelsBuilder
             }
         }
 
-        foreach (var (name, value) in _changes)
+        foreach (var (name, (value, _)) in _changes)
         {
             if (!string.IsNullOrEmpty(value))
             {
@@ -129,7 +166,7 @@ internal sealed class LabelsBuilder
         }
 
         _builder.Reset(_base);
-        foreach (var (name, value) in _changes)
+        foreach (var (name, (value, _)) in _changes)
         {
             _builder.Set(name, value);
         }
@@ -155,5 +192,36 @@ internal sealed class LabelsBuilder
         }
 
         return builder.Build();
+    }
+
+    /// <summary>A key's sanitized label name, and its final name for the label set it was last checked against.</summary>
+    private sealed class KeyEntry(string name)
+    {
+        public string Name { get; } = name;
+
+        public LabelSet? CheckedFor { get; set; }
+
+        public string? Result { get; set; }
+    }
+
+    /// <summary>Compares byte-array keys by content, and looks them up by span without allocating.</summary>
+    private sealed class ByteKeyComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly ByteKeyComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate)
+        {
+            var hash = default(HashCode);
+            hash.AddBytes(alternate);
+            return hash.ToHashCode();
+        }
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
     }
 }

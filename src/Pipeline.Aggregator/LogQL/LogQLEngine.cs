@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using Pipeline.LogQL;
+using Pipeline.LogQL.Syntax;
+using Pipeline.LogQL.Units;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
@@ -168,7 +171,7 @@ public sealed class LogQLEngine
         }
         catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new LogQLTimeoutException($"query timed out after {Durations.Format(_options.Timeout.Ticks * 100)}", ex);
+            throw new LogQLTimeoutException($"query timed out after {GoDuration.Format(_options.Timeout.Ticks * 100)}", ex);
         }
     }
 

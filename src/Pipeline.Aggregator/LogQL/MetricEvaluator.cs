@@ -1,3 +1,4 @@
+using Pipeline.LogQL.Syntax;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
@@ -88,7 +89,7 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
                 if (unwrap is null)
                 {
                     value = op is "bytes_over_time" or "bytes_rate"
-                        ? processor.Line.Rewritten ? System.Text.Encoding.UTF8.GetByteCount(processor.Line.Text) : entry.Line.Length
+                        ? processor.Line.Bytes.Length
                         : 1;
                 }
                 else

@@ -1,5 +1,6 @@
 using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.LogQL;
+using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Querier;
 

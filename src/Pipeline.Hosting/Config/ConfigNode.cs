@@ -1,4 +1,5 @@
 using System.Globalization;
+using Pipeline.LogQL.Units;
 using YamlDotNet.RepresentationModel;
 
 namespace Pipeline.Hosting.Config;
@@ -238,7 +239,7 @@ public sealed class ConfigNode
             return fallback;
         }
 
-        if (!GoDuration.TryParse(text, out var value))
+        if (!GoDuration.TryParse(text, out TimeSpan value, bareSeconds: true))
         {
             throw Error($"'{text}' is not a duration; accepted: a number with a unit, e.g. 500ms, 10s, 5m, 1h30m");
         }
@@ -262,7 +263,7 @@ public sealed class ConfigNode
             return fallback;
         }
 
-        return ByteSize.TryParse(text, out var value) && value >= 0
+        return ByteSize.TryParse(text, ByteUnits.Binary, out long value) && value >= 0
             ? value
             : throw Error($"'{text}' is not a byte size; accepted: a number of bytes or one with a unit, e.g. 1048576, 256KB, 1MiB");
     }

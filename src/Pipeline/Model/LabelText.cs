@@ -22,7 +22,8 @@ internal static class LabelText
         return builder.ToString();
     }
 
-    public static void AppendEscaped(StringBuilder builder, string value)
+    /// <summary>Appends <paramref name="value"/> with Prometheus escaping; <paramref name="go"/> also escapes <c>\r</c> and <c>\t</c>, as Go's <c>strconv.Quote</c>.</summary>
+    public static void AppendEscaped(StringBuilder builder, string value, bool go = false)
     {
         foreach (var c in value)
         {
@@ -31,9 +32,19 @@ internal static class LabelText
                 case '\\': builder.Append("\\\\"); break;
                 case '"': builder.Append("\\\""); break;
                 case '\n': builder.Append("\\n"); break;
+                case '\r' when go: builder.Append("\\r"); break;
+                case '\t' when go: builder.Append("\\t"); break;
                 default: builder.Append(c); break;
             }
         }
+    }
+
+    /// <summary>A string as LogQL and Go's <c>strconv.Quote</c> write it, in double quotes.</summary>
+    public static string Quote(string value)
+    {
+        var builder = new StringBuilder(value.Length + 2).Append('"');
+        AppendEscaped(builder, value, go: true);
+        return builder.Append('"').ToString();
     }
 
     public static string Format(ReadOnlySpan<Label> labels)
@@ -177,45 +188,52 @@ internal static class LabelText
                 return false;
             }
 
-            var c = text[pos++];
-            switch (c)
+            if (!TryReadEscape(text, ref pos, value))
             {
-                case '\\': value.Append('\\'); break;
-                case '"': value.Append('"'); break;
-                case '\'': value.Append('\''); break;
-                case 'n': value.Append('\n'); break;
-                case 't': value.Append('\t'); break;
-                case 'r': value.Append('\r'); break;
-                case 'a': value.Append('\a'); break;
-                case 'b': value.Append('\b'); break;
-                case 'f': value.Append('\f'); break;
-                case 'v': value.Append('\v'); break;
-                case 'x':
-                    // Go reads \xHH as a raw byte: a run of them is UTF-8 (invalid bytes become U+FFFD).
-                    if (!TryReadHexBytes(text, ref pos, value))
-                    {
-                        error = Describe(text, escapeAt, "invalid escape sequence '\\x'");
-                        return false;
-                    }
-
-                    break;
-                case 'u' or 'U':
-                    var digits = c == 'u' ? 4 : 8;
-                    if (pos + digits > text.Length
-                        || !uint.TryParse(text.Slice(pos, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
-                        || !Rune.IsValid(code))
-                    {
-                        error = Describe(text, escapeAt, $"invalid escape sequence '\\{c}'");
-                        return false;
-                    }
-
-                    value.Append(new Rune(code).ToString());
-                    pos += digits;
-                    break;
-                default:
-                    error = Describe(text, escapeAt, $"invalid escape sequence '\\{c}'");
-                    return false;
+                error = Describe(text, escapeAt, $"invalid escape sequence '\\{text[escapeAt + 1]}'");
+                return false;
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads the escape of a Go string after its backslash (<paramref name="pos"/> is on the letter) and appends what it
+    /// stands for: <c>\\ \" \' \n \t \r \a \b \f \v</c>, <c>\uXXXX</c>, <c>\UXXXXXXXX</c>, and <c>\xHH</c> runs read
+    /// as UTF-8 bytes, as Go does. Shared by label strings and LogQL's lexer.
+    /// </summary>
+    /// <returns>Whether it is a valid escape (<paramref name="pos"/> is then after it).</returns>
+    internal static bool TryReadEscape(ReadOnlySpan<char> text, ref int pos, StringBuilder value)
+    {
+        var c = text[pos++];
+        switch (c)
+        {
+            case '\\': value.Append('\\'); return true;
+            case '"': value.Append('"'); return true;
+            case '\'': value.Append('\''); return true;
+            case 'n': value.Append('\n'); return true;
+            case 't': value.Append('\t'); return true;
+            case 'r': value.Append('\r'); return true;
+            case 'a': value.Append('\a'); return true;
+            case 'b': value.Append('\b'); return true;
+            case 'f': value.Append('\f'); return true;
+            case 'v': value.Append('\v'); return true;
+            case 'x':
+                // Go reads \xHH as a raw byte: a run of them is UTF-8 (invalid bytes become U+FFFD).
+                return TryReadHexBytes(text, ref pos, value);
+            case 'u' or 'U':
+                var digits = c == 'u' ? 4 : 8;
+                if (pos + digits > text.Length
+                    || !uint.TryParse(text.Slice(pos, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code)
+                    || !Rune.IsValid(code))
+                {
+                    return false;
+                }
+
+                value.Append(new Rune(code).ToString());
+                pos += digits;
+                return true;
+            default:
+                return false;
         }
     }
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Aggregator.Index;
-using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Storage;
+using Pipeline.Model;
 using static Pipeline.Aggregator.Tests.TestData;
 
 namespace Pipeline.Aggregator.Tests.Index;

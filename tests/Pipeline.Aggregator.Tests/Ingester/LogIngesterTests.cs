@@ -2,6 +2,7 @@ using Pipeline.Aggregator.Index;
 using Pipeline.Aggregator.Storage;
 using Pipeline.Aggregator.LogQL;
 using Pipeline.Aggregator.Ingester;
+using Pipeline.Model;
 using static Pipeline.Aggregator.Tests.TestData;
 
 namespace Pipeline.Aggregator.Tests.Ingester;

@@ -1,4 +1,5 @@
 using Pipeline.Aggregator.LogQL;
+using Pipeline.LogQL;
 using static Pipeline.Aggregator.Tests.LogQL.LogQLFixture;
 
 namespace Pipeline.Aggregator.Tests.LogQL;
@@ -179,6 +180,8 @@ public sealed class LogQueryTests
     [InlineData("| line_format \"{{.missing}}|{{ default \\\"none\\\" .missing }}\"", "|none")]
     [InlineData("| line_format \"{{- .level -}} !\"", "error!")]
     [InlineData("| line_format \"{{__line__}}\" |= \"failed\"", "level=error msg=\"failed\" status=500 latency=250ms size=2KB")]
+    [InlineData("| line_format \"{{ if eq .level \\\"error\\\" }}E{{ else }}{{ .level }}{{ end }} {{ TrimSuffix .latency \\\"ms\\\" }}\"", "E 250")]
+    [InlineData("| line_format \"{{ .msg | upper | printf \\\"%s!\\\" }}\"", "FAILED!")]
     public void LineFormat_Templates(string stages, string expected)
     {
         var lines = Logs("{pod=\"p1\"} | logfmt " + stages + " | status=\"500\"");
@@ -257,5 +260,61 @@ public sealed class LogQueryTests
     public void InstantLogQuery_Rejected()
     {
         Assert.Throws<LogQLException>(() => Engine().QueryInstant(Tenant, "{app=\"x\"}", T0));
+    }
+    [Fact]
+    public void Parsers_FirstParsedValueWins_AcrossKeysAndParsers()
+    {
+        var store = new InMemoryLogStore();
+        store.Append(Tenant, P1, T0 + Second, "level=warn level=error {\"level\":\"x\"}");
+        var engine = new LogQLEngine(store);
+
+        Assert.Contains("level=\"warn\"", Assert.Single(Logs("{pod=\"p1\"} | logfmt", engine: engine)), StringComparison.Ordinal);
+        Assert.Contains("level=\"error\"", Assert.Single(Logs("{pod=\"p1\"} | regexp \"(?P<level>error)\" | logfmt", engine: engine)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Logfmt_MalformedPair_SkippedAsLokiDoes()
+    {
+        var store = new InMemoryLogStore();
+        store.Append(Tenant, P1, T0 + Second, "a=b=c x=1 k\"ey=v y=\"two words\"");
+
+        var line = Assert.Single(Logs("{pod=\"p1\"} | logfmt", engine: new LogQLEngine(store)));
+
+        Assert.StartsWith("1 {app=\"x\", namespace=\"a\", pod=\"p1\", x=\"1\", y=\"two words\"} ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_ParameterNullOrMissing_EmptyLabel_NoError()
+    {
+        var lines = Logs("{pod=\"p2\"} | json lvl=\"level\", nope=\"user.missing\" | __error__=\"\"", Direction.Forward, limit: 1);
+
+        Assert.Equal($"5 {{app=\"x\", lvl=\"error\", namespace=\"a\", pod=\"p2\"}} {P2Lines[0]}", Assert.Single(lines));
+    }
+
+    [Fact]
+    public void Parsers_KeyInStructuredMetadata_GetsExtractedSuffix()
+    {
+        var store = new InMemoryLogStore();
+        store.Append(Tenant, P1, T0 + Second, "trace_id=from-line", Pipeline.Model.LabelSet.Parse("{trace_id=\"from-metadata\"}"));
+
+        var line = Assert.Single(Logs("{pod=\"p1\"} | logfmt", engine: new LogQLEngine(store)));
+
+        Assert.Contains("trace_id=\"from-metadata\", trace_id_extracted=\"from-line\"", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pattern_LiteralNotFound_CaptureTakesTheRest()
+    {
+        var line = Assert.Single(Logs("{pod=\"p3\"} | pattern \"<method> <path>: <x>\" | method=\"GET\""));
+
+        Assert.StartsWith("20 {app=\"y\", method=\"GET\", namespace=\"b\", path=\"/index.html 200 12ms\", pod=\"p3\"} ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Regexp_ConstructOutsideRe2_ParseErrorNamesIt()
+    {
+        var ex = Assert.Throws<LogQLParseException>(() => LogQLQuery.Parse("{app=\"x\"} |~ \"(a)\\\\1\""));
+
+        Assert.Equal("parse error at line 1, col 14: invalid regular expression '(a)\\1': \\1 at position 3 is not supported: RE2 has no backreferences", ex.Message);
     }
 }

@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -8,14 +10,14 @@ namespace Pipeline.Stages.Flow;
 /// <summary>
 /// Promtail's <c>drop</c> stage: drops an entry when every configured condition holds (<c>longer_than</c>,
 /// <c>older_than</c>, <c>source</c> present / equal to <c>value</c> / matching <c>expression</c>, or <c>expression</c>
-/// matching the line), counting it under <c>drop_counter_reason</c>. Regexes run on the non-backtracking engine where
-/// possible; matching allocates nothing per line.
+/// matching the line), counting it under <c>drop_counter_reason</c>. Regexes run on the non-backtracking engine;
+/// matching allocates nothing per line.
 /// </summary>
 public sealed class DropStage : ILogStage, IContextAware
 {
     private readonly string? _source;
     private readonly byte[]? _value;
-    private readonly GoRegex? _regex;
+    private readonly Regex? _regex;
     private readonly long _olderThanNanos;
     private readonly long _longerThan;
     private readonly string _reason;
@@ -56,7 +58,7 @@ public sealed class DropStage : ILogStage, IContextAware
 
         _source = options.Source;
         _value = options.Value is null ? null : Encoding.UTF8.GetBytes(options.Value);
-        _regex = options.Expression is null ? null : GoRegex.Compile(options.Expression, "drop", "expression");
+        _regex = options.Expression is null ? null : OptionRegex.Compile(options.Expression, "drop", "expression");
         _olderThanNanos = options.OlderThan is { } older ? older.Ticks * 100 : -1;
         _longerThan = options.LongerThan ?? -1;
         _reason = string.IsNullOrEmpty(options.DropCounterReason) ? DropStageOptions.DefaultDropCounterReason : options.DropCounterReason;
@@ -123,6 +125,6 @@ public sealed class DropStage : ILogStage, IContextAware
     private bool Matches(ReadOnlySpan<byte> utf8)
     {
         _scratch.Load(utf8);
-        return _regex!.Regex.IsMatch(_scratch.Buffer.AsSpan(0, _scratch.Length));
+        return _regex!.IsMatch(_scratch.Buffer.AsSpan(0, _scratch.Length));
     }
 }

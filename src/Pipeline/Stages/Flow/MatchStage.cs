@@ -1,5 +1,6 @@
-using System.Text;
-using System.Text.RegularExpressions;
+using Pipeline.LogQL;
+using Pipeline.LogQL.Matching;
+using Pipeline.LogQL.Syntax;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -9,18 +10,18 @@ namespace Pipeline.Stages.Flow;
 /// <summary>
 /// Promtail's <c>match</c> stage: when an entry's labels match the selector's label matchers (<c>=</c>, <c>!=</c>,
 /// <c>=~</c>, <c>!~</c>; regexes anchored, a missing label is empty) and its line passes the line filters
-/// (<c>|=</c>, <c>!=</c>, <c>|~</c>, <c>!~</c>), the nested stages run on it (<c>action: keep</c>) or it is dropped
-/// (<c>action: drop</c>). Other entries pass untouched. Label matching is cached per label set.
+/// (<c>|=</c>, <c>!=</c>, <c>|~</c>, <c>!~</c>, with <c>or</c>), the nested stages run on it (<c>action: keep</c>) or it
+/// is dropped (<c>action: drop</c>). Other entries pass untouched. The selector is parsed by LogQL's parser (as
+/// Promtail reuses Loki's); like Promtail, only line filters may follow it. Label matching is cached per label set.
 /// </summary>
 public sealed class MatchStage : ILogStage, IContextAware
 {
-    private readonly Matcher[] _matchers;
+    private readonly LabelMatcher[] _matchers;
     private readonly LineFilter[] _filters;
     private readonly ILogStage[] _stages;
     private readonly bool _drop;
     private readonly string _reason;
     private readonly LabelTransformCache _cache = new();
-    private readonly Utf16Scratch _scratch = new();
 
     /// <summary>Creates the stage.</summary>
     /// <param name="options">The options.</param>
@@ -33,15 +34,7 @@ public sealed class MatchStage : ILogStage, IContextAware
             throw new StageOptionsException("match", "selector", options.Selector, "a LogQL stream selector such as {app=\"api\"} |= \"error\"");
         }
 
-        try
-        {
-            (_matchers, _filters) = SelectorParser.Parse(options.Selector);
-        }
-        catch (FormatException ex)
-        {
-            throw new StageOptionsException("match", "selector", options.Selector, ex.Message, ex);
-        }
-
+        (_matchers, _filters) = ParseSelector(options.Selector);
         var action = options.Action ?? "keep";
         if (action is not ("keep" or "drop"))
         {
@@ -103,6 +96,32 @@ public sealed class MatchStage : ILogStage, IContextAware
         return StageResult.Keep;
     }
 
+    private static (LabelMatcher[], LineFilter[]) ParseSelector(string selector)
+    {
+        LogSelectorExpr parsed;
+        try
+        {
+            parsed = Parser.ParseLogSelector(selector, lokiMatcherRule: false);
+        }
+        catch (LogQLParseException ex)
+        {
+            throw new StageOptionsException("match", "selector", selector, ex.Message, ex);
+        }
+
+        var filters = new LineFilter[parsed.Stages.Count];
+        for (var i = 0; i < filters.Length; i++)
+        {
+            if (parsed.Stages[i] is not LineFilterExpr filter)
+            {
+                throw new StageOptionsException("match", "selector", selector, $"'{parsed.Stages[i]}' is not supported in a match selector: like Promtail's, it takes line filters (|=, !=, |~, !~) only");
+            }
+
+            filters[i] = new LineFilter(filter);
+        }
+
+        return ([.. parsed.Matchers], filters);
+    }
+
     private bool LabelsMatch(LabelSet labels)
     {
         if (_cache.TryGet(labels, out var cached))
@@ -113,7 +132,7 @@ public sealed class MatchStage : ILogStage, IContextAware
         var match = true;
         foreach (var matcher in _matchers)
         {
-            if (!matcher.Matches(labels[matcher.Name] ?? string.Empty))
+            if (!matcher.Matches(labels[matcher.Name]))
             {
                 match = false;
                 break;
@@ -126,182 +145,14 @@ public sealed class MatchStage : ILogStage, IContextAware
 
     private bool LineMatches(ReadOnlySpan<byte> line)
     {
-        var decoded = false;
         foreach (var filter in _filters)
         {
-            bool found;
-            if (filter.Regex is null)
-            {
-                found = line.IndexOf(filter.Utf8) >= 0;
-            }
-            else
-            {
-                if (!decoded)
-                {
-                    _scratch.Load(line);
-                    decoded = true;
-                }
-
-                found = filter.Regex.IsMatch(_scratch.Buffer.AsSpan(0, _scratch.Length));
-            }
-
-            if (found == filter.Negated)
+            if (!filter.Matches(line))
             {
                 return false;
             }
         }
 
         return true;
-    }
-
-    private sealed record Matcher(string Name, string Op, string Value, Regex? Regex)
-    {
-        public bool Matches(string value) => Op switch
-        {
-            "=" => string.Equals(value, Value, StringComparison.Ordinal),
-            "!=" => !string.Equals(value, Value, StringComparison.Ordinal),
-            "=~" => Regex!.IsMatch(value),
-            _ => !Regex!.IsMatch(value),
-        };
-    }
-
-    private sealed record LineFilter(bool Negated, byte[] Utf8, Regex? Regex);
-
-    /// <summary>Parses <c>{name op "value", ...} [|= "x" | != "x" | |~ "re" | !~ "re"]*</c>.</summary>
-    private static class SelectorParser
-    {
-        public static (Matcher[], LineFilter[]) Parse(string text)
-        {
-            var i = 0;
-            SkipSpace(text, ref i);
-            Expect(text, ref i, '{');
-            var matchers = new List<Matcher>();
-            while (true)
-            {
-                SkipSpace(text, ref i);
-                if (i < text.Length && text[i] == '}')
-                {
-                    i++;
-                    break;
-                }
-
-                if (matchers.Count > 0)
-                {
-                    Expect(text, ref i, ',');
-                    SkipSpace(text, ref i);
-                }
-
-                var start = i;
-                while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] == '_'))
-                {
-                    i++;
-                }
-
-                var name = text[start..i];
-                if (!Label.IsValidName(name))
-                {
-                    throw new FormatException($"expected a label name at position {start}");
-                }
-
-                SkipSpace(text, ref i);
-                var op = i + 1 < text.Length && text[i + 1] is '=' or '~' && text[i] is '=' or '!' ? text.Substring(i, 2) : i < text.Length && text[i] == '=' ? "=" : null;
-                if (op is null or "==")
-                {
-                    throw new FormatException($"expected =, !=, =~ or !~ at position {i}");
-                }
-
-                i += op.Length;
-                SkipSpace(text, ref i);
-                var value = ReadString(text, ref i);
-                Regex? regex = null;
-                if (op is "=~" or "!~")
-                {
-                    regex = GoRegex.Compile(value, "match", "selector", anchor: true).Regex;
-                }
-
-                matchers.Add(new Matcher(name, op, value, regex));
-            }
-
-            if (matchers.Count == 0)
-            {
-                throw new FormatException("the selector needs at least one label matcher");
-            }
-
-            var filters = new List<LineFilter>();
-            while (true)
-            {
-                SkipSpace(text, ref i);
-                if (i >= text.Length)
-                {
-                    break;
-                }
-
-                var op = i + 1 < text.Length ? text.Substring(i, 2) : text[i..];
-                if (op is not ("|=" or "!=" or "|~" or "!~"))
-                {
-                    throw new FormatException($"expected a line filter (|=, !=, |~, !~) at position {i}; parsers and label filters are not supported in match selectors");
-                }
-
-                i += 2;
-                SkipSpace(text, ref i);
-                var value = ReadString(text, ref i);
-                var regex = op[1] == '~' ? GoRegex.Compile(value, "match", "selector").Regex : null;
-                filters.Add(new LineFilter(op[0] == '!', Encoding.UTF8.GetBytes(value), regex));
-            }
-
-            return ([.. matchers], [.. filters]);
-        }
-
-        private static string ReadString(string text, ref int i)
-        {
-            if (i >= text.Length || (text[i] != '"' && text[i] != '`'))
-            {
-                throw new FormatException($"expected a quoted string at position {i}");
-            }
-
-            var quote = text[i];
-            var sb = new StringBuilder();
-            i++;
-            while (i < text.Length && text[i] != quote)
-            {
-                if (quote == '"' && text[i] == '\\' && i + 1 < text.Length)
-                {
-                    i++;
-                    sb.Append(text[i] switch { 'n' => '\n', 't' => '\t', 'r' => '\r', _ => text[i] });
-                }
-                else
-                {
-                    sb.Append(text[i]);
-                }
-
-                i++;
-            }
-
-            if (i >= text.Length)
-            {
-                throw new FormatException("unterminated string");
-            }
-
-            i++;
-            return sb.ToString();
-        }
-
-        private static void Expect(string text, ref int i, char c)
-        {
-            if (i >= text.Length || text[i] != c)
-            {
-                throw new FormatException($"expected '{c}' at position {i}");
-            }
-
-            i++;
-        }
-
-        private static void SkipSpace(string text, ref int i)
-        {
-            while (i < text.Length && char.IsWhiteSpace(text[i]))
-            {
-                i++;
-            }
-        }
     }
 }

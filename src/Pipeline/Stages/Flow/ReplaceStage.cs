@@ -1,4 +1,7 @@
 using System.Text;
+using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
+using Pipeline.LogQL.Templates;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -13,15 +16,13 @@ namespace Pipeline.Stages.Flow;
 /// </summary>
 public sealed class ReplaceStage : ILogStage
 {
-    private readonly GoRegex _regex;
+    private readonly Regex _regex;
     private readonly GoTemplate _template;
     private readonly string? _source;
     private readonly string?[] _groupNames;
     private readonly StringBuilder _result = new();
     private readonly StringBuilder _piece = new();
-    private readonly Func<string, string?> _lookup;
-    private LogEntry? _current;
-    private string? _value;
+    private readonly EntryTemplateData _data = new(entryField: false);
 
     /// <summary>Creates the stage.</summary>
     /// <param name="options">The options.</param>
@@ -29,28 +30,24 @@ public sealed class ReplaceStage : ILogStage
     public ReplaceStage(ReplaceStageOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _regex = GoRegex.Compile(options.Expression, "replace", "expression");
+        _regex = OptionRegex.Compile(options.Expression, "replace", "expression");
         OptionNames.OptionalSource(options.Source, "replace");
         try
         {
-            _template = GoTemplate.Parse(options.Replace ?? string.Empty);
+            _template = GoTemplate.Parse(options.Replace ?? string.Empty, TemplateFunctions.Promtail);
         }
         catch (FormatException ex)
         {
             throw new StageOptionsException("replace", "replace", options.Replace, ex.Message, ex);
         }
 
-        _groupNames = _regex.GroupNamesByNumber();
+        _groupNames = Re2Regex.GroupNamesByNumber(_regex);
         _source = options.Source;
-        _lookup = Lookup;
         Options = options;
     }
 
     /// <summary>The options the stage was built with.</summary>
     public ReplaceStageOptions Options { get; }
-
-    /// <summary>Why the backtracking engine had to be used, or <see langword="null"/>.</summary>
-    public string? FallbackReason => _regex.FallbackReason;
 
     /// <inheritdoc/>
     public StageResult Process(LogEntry entry)
@@ -66,13 +63,12 @@ public sealed class ReplaceStage : ILogStage
             return StageResult.Keep;
         }
 
-        var match = _regex.Regex.Match(input);
+        var match = _regex.Match(input);
         if (!match.Success)
         {
             return StageResult.Keep;
         }
 
-        _current = entry;
         _result.Clear();
         var previousEnd = 0;
         var captured = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -89,15 +85,15 @@ public sealed class ReplaceStage : ILogStage
 
                 if (group.Index < previousEnd)
                 {
-                    _current = null;
+                    _data.Clear();
                     return StageResult.Keep; // overlapping groups: Promtail reports an error and changes nothing
                 }
 
                 _piece.Clear();
-                _value = group.Value;
-                if (!_template.TryExecute(_piece, _lookup))
+                _data.ResetWithValue(entry, group.Value);
+                if (!_template.TryRender(_piece, _data, out _))
                 {
-                    _current = null;
+                    _data.Clear();
                     return StageResult.Keep;
                 }
 
@@ -109,7 +105,7 @@ public sealed class ReplaceStage : ILogStage
         }
 
         _result.Append(input, previousEnd, input.Length - previousEnd);
-        _current = null;
+        _data.Clear();
         var output = _result.ToString();
         if (_source is null)
         {
@@ -129,15 +125,5 @@ public sealed class ReplaceStage : ILogStage
         }
 
         return StageResult.Keep;
-    }
-
-    private string? Lookup(string name)
-    {
-        if (name == "Value")
-        {
-            return _value;
-        }
-
-        return _current!.Extracted.TryGetString(name, out var field) ? field : null;
     }
 }

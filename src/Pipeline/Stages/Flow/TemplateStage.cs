@@ -1,4 +1,5 @@
 using System.Text;
+using Pipeline.LogQL.Templates;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -9,7 +10,8 @@ namespace Pipeline.Stages.Flow;
 /// Promtail's <c>template</c> stage: runs a Go template (parsed once, at construction) over the extracted values,
 /// with <c>.Value</c> the value of <c>source</c> and <c>.Entry</c> the line, and stores the result in <c>source</c>;
 /// an empty result removes <c>source</c>. An execution error (such as a function given a missing value) leaves it
-/// unchanged. See <see cref="TemplateStageOptions.Template"/> for the supported subset.
+/// unchanged. See <see cref="TemplateStageOptions.Template"/> for the supported subset and functions (the same engine
+/// as LogQL's <c>line_format</c>, with Promtail's function set).
 /// </summary>
 /// <remarks>Templates work on text, so this stage decodes the values it reads and allocates per line.</remarks>
 public sealed class TemplateStage : ILogStage
@@ -17,8 +19,7 @@ public sealed class TemplateStage : ILogStage
     private readonly GoTemplate _template;
     private readonly string _source;
     private readonly StringBuilder _output = new();
-    private readonly Func<string, string?> _lookup;
-    private LogEntry? _current;
+    private readonly EntryTemplateData _data = new(entryField: true);
 
     /// <summary>Creates the stage.</summary>
     /// <param name="options">The options.</param>
@@ -34,7 +35,7 @@ public sealed class TemplateStage : ILogStage
 
         try
         {
-            _template = GoTemplate.Parse(options.Template);
+            _template = GoTemplate.Parse(options.Template, TemplateFunctions.Promtail);
         }
         catch (FormatException ex)
         {
@@ -42,7 +43,6 @@ public sealed class TemplateStage : ILogStage
         }
 
         _source = options.Source!;
-        _lookup = Lookup;
         Options = options;
     }
 
@@ -53,10 +53,10 @@ public sealed class TemplateStage : ILogStage
     public StageResult Process(LogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        _current = entry;
+        _data.Reset(entry, _source);
         _output.Clear();
-        var ok = _template.TryExecute(_output, _lookup);
-        _current = null;
+        var ok = _template.TryRender(_output, _data, out _);
+        _data.Clear();
         if (!ok)
         {
             return StageResult.Keep;
@@ -72,21 +72,5 @@ public sealed class TemplateStage : ILogStage
         }
 
         return StageResult.Keep;
-    }
-
-    private string? Lookup(string name)
-    {
-        var entry = _current!;
-        if (name == "Value")
-        {
-            return entry.Extracted.TryGetString(_source, out var value) ? value : null;
-        }
-
-        if (name == "Entry")
-        {
-            return entry.GetLineString();
-        }
-
-        return entry.Extracted.TryGetString(name, out var field) ? field : null;
     }
 }

@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -92,13 +94,13 @@ public sealed class RelabelStage : ILogStage
     {
         private readonly string[] _sources;
         private readonly string _separator;
-        private readonly GoRegex _regex;
+        private readonly Regex _regex;
         private readonly string _target;
         private readonly string _replacement;
         private readonly ulong _modulus;
         private readonly string _action;
 
-        private Rule(string[] sources, string separator, GoRegex regex, string target, string replacement, ulong modulus, string action)
+        private Rule(string[] sources, string separator, Regex regex, string target, string replacement, ulong modulus, string action)
         {
             _sources = sources;
             _separator = separator;
@@ -130,7 +132,7 @@ public sealed class RelabelStage : ILogStage
             }
 
             var target = rule.TargetLabel ?? string.Empty;
-            if (target.Length > 0 && !Label.IsValidName(target) && !(action == "replace" && GoExpand.HasReference(target)))
+            if (target.Length > 0 && !Label.IsValidName(target) && !(action == "replace" && Re2Expand.HasReference(target)))
             {
                 throw new StageOptionsException("relabel", path + ".target_label", target, "a label name matching [a-zA-Z_][a-zA-Z0-9_]*" + (action == "replace" ? " or a template with $1/${name}" : string.Empty));
             }
@@ -146,7 +148,7 @@ public sealed class RelabelStage : ILogStage
                 OptionNames.RequireLabelName(source, "relabel", path + ".source_labels");
             }
 
-            var regex = GoRegex.Compile(rule.Regex ?? RelabelRule.DefaultRegex, "relabel", path + ".regex", anchor: true);
+            var regex = OptionRegex.Compile(rule.Regex ?? RelabelRule.DefaultRegex, "relabel", path + ".regex", anchor: true);
             return new Rule(sources, rule.Separator ?? RelabelRule.DefaultSeparator, regex, target, rule.Replacement ?? RelabelRule.DefaultReplacement, rule.Modulus, action);
         }
 
@@ -155,9 +157,9 @@ public sealed class RelabelStage : ILogStage
             switch (_action)
             {
                 case "drop":
-                    return _regex.Regex.IsMatch(Joined(labels)) ? null : labels;
+                    return _regex.IsMatch(Joined(labels)) ? null : labels;
                 case "keep":
-                    return _regex.Regex.IsMatch(Joined(labels)) ? labels : null;
+                    return _regex.IsMatch(Joined(labels)) ? labels : null;
                 case "keepequal":
                     return string.Equals(Joined(labels), labels[_target] ?? string.Empty, StringComparison.Ordinal) ? labels : null;
                 case "dropequal":
@@ -165,14 +167,14 @@ public sealed class RelabelStage : ILogStage
                 case "replace":
                 {
                     var value = Joined(labels);
-                    var match = _regex.Regex.Match(value);
+                    var match = _regex.Match(value);
                     if (!match.Success)
                     {
                         return labels;
                     }
 
                     var sb = new StringBuilder();
-                    GoExpand.Expand(sb, _target, _regex.Regex, match);
+                    Re2Expand.Expand(sb, _target, _regex, match);
                     var target = sb.ToString();
                     if (!Label.IsValidName(target))
                     {
@@ -180,7 +182,7 @@ public sealed class RelabelStage : ILogStage
                     }
 
                     sb.Clear();
-                    GoExpand.Expand(sb, _replacement, _regex.Regex, match);
+                    Re2Expand.Expand(sb, _replacement, _regex, match);
                     return labels.ToBuilder().Set(target, sb.ToString()).Build();
                 }
 
@@ -204,11 +206,11 @@ public sealed class RelabelStage : ILogStage
                     var sb = new StringBuilder();
                     foreach (var label in labels)
                     {
-                        var match = _regex.Regex.Match(label.Name);
+                        var match = _regex.Match(label.Name);
                         if (match.Success)
                         {
                             sb.Clear();
-                            GoExpand.Expand(sb, _replacement, _regex.Regex, match);
+                            Re2Expand.Expand(sb, _replacement, _regex, match);
                             var name = sb.ToString();
                             if (Label.IsValidName(name))
                             {
@@ -227,7 +229,7 @@ public sealed class RelabelStage : ILogStage
                     var builder = labels.ToBuilder();
                     foreach (var label in labels)
                     {
-                        if (_regex.Regex.IsMatch(label.Name) != keep)
+                        if (_regex.IsMatch(label.Name) != keep)
                         {
                             builder.Remove(label.Name);
                         }

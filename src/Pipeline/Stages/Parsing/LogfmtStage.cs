@@ -1,7 +1,8 @@
 using System.Buffers;
-using System.Text;
+using Pipeline.LogQL.Extraction;
 using Pipeline.Model;
 using Pipeline.Runtime;
+using Pipeline.Stages.Internal;
 
 namespace Pipeline.Stages.Parsing;
 
@@ -9,13 +10,14 @@ namespace Pipeline.Stages.Parsing;
 /// Promtail's <c>logfmt</c> stage: extracts the mapped keys of a <c>key=value key2="quoted value"</c> line (or of the
 /// extracted value named by <c>source</c>). A key without <c>=</c> has an empty value; quoted values are unescaped
 /// (<c>\"</c>, <c>\\</c>, <c>\n</c>, <c>\t</c>, <c>\r</c>, <c>\uXXXX</c>...). As in go-logfmt, parsing stops at the first
-/// syntax error, keeping what was extracted before it.
+/// syntax error, keeping what was extracted before it (LogQL's <c>| logfmt</c>, on the same extractor, skips the bad
+/// pair instead).
 /// </summary>
 public sealed class LogfmtStage : ILogStage
 {
-    private readonly (byte[] Key, string Name)[] _mapping;
+    private readonly LogfmtExtractor _extractor;
+    private readonly string[] _names;
     private readonly string? _source;
-    private byte[] _scratch = new byte[256];
 
     /// <summary>Creates the stage.</summary>
     /// <param name="options">The options.</param>
@@ -33,7 +35,8 @@ public sealed class LogfmtStage : ILogStage
             throw new StageOptionsException("logfmt", "source", string.Empty, "the name of an extracted value, or no source to parse the line");
         }
 
-        var mapping = new List<(byte[], string)>();
+        var names = new List<string>();
+        var keys = new List<string>();
         foreach (var (name, key) in options.Mapping)
         {
             if (string.IsNullOrEmpty(name))
@@ -47,10 +50,12 @@ public sealed class LogfmtStage : ILogStage
                 throw new StageOptionsException("logfmt", $"mapping.{name}", k, "a logfmt key (no spaces, '=' or '\"')");
             }
 
-            mapping.Add((Encoding.UTF8.GetBytes(k), name));
+            names.Add(name);
+            keys.Add(k);
         }
 
-        _mapping = [.. mapping];
+        _extractor = new LogfmtExtractor(keys, LogfmtErrors.Stop, keepEmpty: true);
+        _names = [.. names];
         _source = options.Source;
         Options = options;
     }
@@ -62,9 +67,10 @@ public sealed class LogfmtStage : ILogStage
     public StageResult Process(LogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        var target = new ExtractedTarget(entry.Extracted, _names);
         if (_source is null)
         {
-            Parse(entry.Line, entry.Extracted);
+            _extractor.Extract(entry.Line, ref target, out _);
             return StageResult.Keep;
         }
 
@@ -76,170 +82,8 @@ public sealed class LogfmtStage : ILogStage
         // Setting extracted values may move the arena the source lives in: parse a copy.
         var copy = ArrayPool<byte>.Shared.Rent(value.Length);
         value.CopyTo(copy);
-        Parse(copy.AsSpan(0, value.Length), entry.Extracted);
+        _extractor.Extract(copy.AsSpan(0, value.Length), ref target, out _);
         ArrayPool<byte>.Shared.Return(copy);
         return StageResult.Keep;
-    }
-
-    private void Parse(ReadOnlySpan<byte> s, LogFields extracted)
-    {
-        var i = 0;
-        while (true)
-        {
-            while (i < s.Length && s[i] <= ' ')
-            {
-                i++;
-            }
-
-            if (i >= s.Length)
-            {
-                return;
-            }
-
-            var keyStart = i;
-            while (i < s.Length && s[i] > ' ' && s[i] != '=' && s[i] != '"')
-            {
-                i++;
-            }
-
-            if (i == keyStart)
-            {
-                return; // '=' or '"' where a key should start: a syntax error.
-            }
-
-            var key = s[keyStart..i];
-            ReadOnlySpan<byte> value = default;
-            if (i < s.Length && s[i] == '=')
-            {
-                i++;
-                if (i < s.Length && s[i] == '"')
-                {
-                    var end = i + 1;
-                    var escaped = false;
-                    while (end < s.Length && s[end] != '"')
-                    {
-                        if (s[end] == '\\')
-                        {
-                            escaped = true;
-                            end++;
-                        }
-
-                        end++;
-                    }
-
-                    if (end >= s.Length)
-                    {
-                        return; // unterminated quote
-                    }
-
-                    value = s[(i + 1)..end];
-                    i = end + 1;
-                    if (escaped && IsMapped(key))
-                    {
-                        if (!TryUnquote(value, out var length))
-                        {
-                            return;
-                        }
-
-                        value = _scratch.AsSpan(0, length);
-                    }
-                }
-                else
-                {
-                    var start = i;
-                    while (i < s.Length && s[i] > ' ')
-                    {
-                        if (s[i] == '"' || s[i] == '=')
-                        {
-                            return; // go-logfmt: unexpected '"' or '=' in a bare value
-                        }
-
-                        i++;
-                    }
-
-                    value = s[start..i];
-                }
-            }
-            else if (i < s.Length && s[i] == '"')
-            {
-                return;
-            }
-
-            foreach (var (k, name) in _mapping)
-            {
-                if (key.SequenceEqual(k))
-                {
-                    extracted.Set(name, value);
-                }
-            }
-        }
-    }
-
-    private bool IsMapped(ReadOnlySpan<byte> key)
-    {
-        foreach (var (k, _) in _mapping)
-        {
-            if (key.SequenceEqual(k))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private bool TryUnquote(ReadOnlySpan<byte> quoted, out int length)
-    {
-        if (_scratch.Length < quoted.Length)
-        {
-            _scratch = new byte[Math.Max(quoted.Length, _scratch.Length * 2)];
-        }
-
-        var o = 0;
-        for (var i = 0; i < quoted.Length; i++)
-        {
-            var b = quoted[i];
-            if (b != '\\')
-            {
-                _scratch[o++] = b;
-                continue;
-            }
-
-            if (++i >= quoted.Length)
-            {
-                length = 0;
-                return false;
-            }
-
-            switch (quoted[i])
-            {
-                case (byte)'"': _scratch[o++] = (byte)'"'; break;
-                case (byte)'\\': _scratch[o++] = (byte)'\\'; break;
-                case (byte)'/': _scratch[o++] = (byte)'/'; break;
-                case (byte)'b': _scratch[o++] = (byte)'\b'; break;
-                case (byte)'f': _scratch[o++] = (byte)'\f'; break;
-                case (byte)'n': _scratch[o++] = (byte)'\n'; break;
-                case (byte)'r': _scratch[o++] = (byte)'\r'; break;
-                case (byte)'t': _scratch[o++] = (byte)'\t'; break;
-                case (byte)'u':
-                    if (i + 4 >= quoted.Length || !ushort.TryParse(quoted.Slice(i + 1, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var code))
-                    {
-                        length = 0;
-                        return false;
-                    }
-
-                    // A \uXXXX escape is at most 3 UTF-8 bytes, never more than its 6 source bytes.
-                    var rune = Rune.IsValid(code) ? new Rune(code) : Rune.ReplacementChar;
-                    o += rune.EncodeToUtf8(_scratch.AsSpan(o));
-                    i += 4;
-                    break;
-                default:
-                    length = 0;
-                    return false;
-            }
-        }
-
-        length = o;
-        return true;
     }
 }

@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using System.Threading.Channels;
+using Pipeline.LogQL.Re2;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -15,7 +17,7 @@ namespace Pipeline.Stages.Parsing;
 /// <remarks>A task stage: it holds lines across chunks and waits on the pipeline's clock.</remarks>
 public sealed class MultilineStage : ITaskStage
 {
-    private readonly GoRegex _firstline;
+    private readonly Regex _firstline;
     private readonly TimeSpan _maxWait;
     private readonly int _maxLines;
     private readonly Utf16Scratch _scratch = new();
@@ -28,7 +30,7 @@ public sealed class MultilineStage : ITaskStage
     public MultilineStage(MultilineStageOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _firstline = GoRegex.Compile(options.Firstline, "multiline", "firstline");
+        _firstline = OptionRegex.Compile(options.Firstline, "multiline", "firstline");
         _maxWait = options.MaxWaitTime ?? MultilineStageOptions.DefaultMaxWaitTime;
         if (_maxWait <= TimeSpan.Zero)
         {
@@ -156,7 +158,7 @@ public sealed class MultilineStage : ITaskStage
     private bool IsFirstLine(ReadOnlySpan<byte> line)
     {
         _scratch.Load(line);
-        return _firstline.Regex.IsMatch(_scratch.Buffer.AsSpan(0, _scratch.Length));
+        return _firstline.IsMatch(_scratch.Buffer.AsSpan(0, _scratch.Length));
     }
 
     private Block? Find(LabelSet labels)

@@ -1,20 +1,20 @@
-using System.Text;
+using Pipeline.LogQL.Extraction;
 using Pipeline.Model;
 using Pipeline.Runtime;
-
 using Pipeline.Stages.Internal;
 
 namespace Pipeline.Stages.Parsing;
 
 /// <summary>
-/// Loki's <c>pattern</c> parser as a stage: <c>&lt;name&gt;</c> captures text up to the literal that follows it,
-/// <c>&lt;_&gt;</c> skips it, everything else is a literal. It behaves like Loki's matcher: a leading literal must be
-/// at the start of the line; a capture with no literal after it takes the rest of the line; when a literal is not
-/// found, the capture before it takes the rest and matching stops (so a partial match still extracts what it can).
+/// Loki's <c>pattern</c> parser as a stage (the same matcher as LogQL's <c>| pattern</c>): <c>&lt;name&gt;</c> captures
+/// text up to the literal that follows it, <c>&lt;_&gt;</c> skips it, everything else is a literal. A leading literal
+/// must be at the start of the line; a capture with no literal after it takes the rest of the line; when a literal is
+/// not found, the capture before it takes the rest and matching stops (so a partial match still extracts what it can).
 /// </summary>
 public sealed class PatternStage : ILogStage
 {
-    private readonly Part[] _parts;
+    private readonly PatternExtractor _extractor;
+    private readonly string[] _names;
     private readonly string? _source;
 
     /// <summary>Creates the stage.</summary>
@@ -23,12 +23,26 @@ public sealed class PatternStage : ILogStage
     public PatternStage(PatternStageOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _parts = Parse(options.Pattern);
+        if (string.IsNullOrEmpty(options.Pattern))
+        {
+            throw new StageOptionsException("pattern", "pattern", options.Pattern, "a pattern such as '<ip> - <_> \"<method> <path> <_>\"'");
+        }
+
+        try
+        {
+            _extractor = new PatternExtractor(options.Pattern);
+        }
+        catch (FormatException ex)
+        {
+            throw new StageOptionsException("pattern", "pattern", options.Pattern, ex.Message, ex);
+        }
+
         if (options.Source is { Length: 0 })
         {
             throw new StageOptionsException("pattern", "source", string.Empty, "the name of an extracted value, or no source to match the line");
         }
 
+        _names = [.. _extractor.Names];
         _source = options.Source;
         Options = options;
     }
@@ -40,12 +54,7 @@ public sealed class PatternStage : ILogStage
     public StageResult Process(LogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (!StageInput.TryRead(entry, _source, out var input))
-        {
-            return StageResult.Keep;
-        }
-
-        if (input.IsEmpty)
+        if (!StageInput.TryRead(entry, _source, out var input) || input.IsEmpty)
         {
             return StageResult.Keep;
         }
@@ -58,7 +67,8 @@ public sealed class PatternStage : ILogStage
             input = copy.AsSpan(0, input.Length);
         }
 
-        Match(input, entry.Extracted);
+        var target = new ExtractedTarget(entry.Extracted, _names);
+        _extractor.Extract(input, ref target);
         if (copy is not null)
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(copy);
@@ -66,119 +76,4 @@ public sealed class PatternStage : ILogStage
 
         return StageResult.Keep;
     }
-
-    private void Match(ReadOnlySpan<byte> input, LogFields extracted)
-    {
-        var parts = _parts.AsSpan();
-        if (parts[0].Name is null)
-        {
-            if (!input.StartsWith(parts[0].Literal))
-            {
-                return;
-            }
-
-            input = input[parts[0].Literal.Length..];
-            parts = parts[1..];
-        }
-
-        while (!parts.IsEmpty)
-        {
-            var capture = parts[0];
-            if (parts.Length == 1)
-            {
-                Set(capture, input, extracted);
-                return;
-            }
-
-            var literal = parts[1].Literal;
-            parts = parts[2..];
-            var at = input.IndexOf(literal);
-            if (at < 0)
-            {
-                Set(capture, input, extracted);
-                return;
-            }
-
-            Set(capture, input[..at], extracted);
-            input = input[(at + literal.Length)..];
-        }
-    }
-
-    private static void Set(Part capture, ReadOnlySpan<byte> value, LogFields extracted)
-    {
-        if (capture.Name is not "_")
-        {
-            extracted.Set(capture.Name!, value);
-        }
-    }
-
-    private static Part[] Parse(string? pattern)
-    {
-        if (string.IsNullOrEmpty(pattern))
-        {
-            throw new StageOptionsException("pattern", "pattern", pattern, "a pattern such as '<ip> - <_> \"<method> <path> <_>\"'");
-        }
-
-        var parts = new List<Part>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        var literal = new StringBuilder();
-        var i = 0;
-        while (i < pattern.Length)
-        {
-            if (pattern[i] == '<')
-            {
-                var end = pattern.IndexOf('>', i + 1);
-                if (end > i + 1 && IsCaptureName(pattern.AsSpan(i + 1, end - i - 1)))
-                {
-                    if (literal.Length > 0)
-                    {
-                        parts.Add(new Part(null, Encoding.UTF8.GetBytes(literal.ToString())));
-                        literal.Clear();
-                    }
-
-                    var name = pattern[(i + 1)..end];
-                    if (parts.Count > 0 && parts[^1].Name is not null)
-                    {
-                        throw new StageOptionsException("pattern", "pattern", pattern, $"a literal between two captures (found <{parts[^1].Name}><{name}> at position {i})");
-                    }
-
-                    if (name != "_" && !names.Add(name))
-                    {
-                        throw new StageOptionsException("pattern", "pattern", pattern, $"unique capture names (<{name}> appears twice)");
-                    }
-
-                    parts.Add(new Part(name, []));
-                    i = end + 1;
-                    continue;
-                }
-            }
-
-            literal.Append(pattern[i]);
-            i++;
-        }
-
-        if (literal.Length > 0)
-        {
-            parts.Add(new Part(null, Encoding.UTF8.GetBytes(literal.ToString())));
-        }
-
-        if (names.Count == 0)
-        {
-            throw new StageOptionsException("pattern", "pattern", pattern, "at least one named capture such as <name> (<_> only skips)");
-        }
-
-        return [.. parts];
-    }
-
-    private static bool IsCaptureName(ReadOnlySpan<char> name)
-    {
-        if (name is "_")
-        {
-            return true;
-        }
-
-        return Label.IsValidName(name);
-    }
-
-    private readonly record struct Part(string? Name, byte[] Literal);
 }

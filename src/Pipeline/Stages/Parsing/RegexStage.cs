@@ -1,5 +1,4 @@
-using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging;
+using Pipeline.LogQL.Extraction;
 using Pipeline.Model;
 using Pipeline.Runtime;
 using Pipeline.Stages.Internal;
@@ -9,15 +8,14 @@ namespace Pipeline.Stages.Parsing;
 /// <summary>
 /// Promtail's <c>regex</c> stage: matches the line (or the extracted value named by <c>source</c>) and extracts every
 /// named group; a named group that did not take part in the match is extracted as an empty value, as Go does.
-/// Patterns are written for RE2 and run on .NET's non-backtracking engine where possible (see
-/// <see cref="FallbackReason"/>).
+/// Patterns are RE2 and run on .NET's non-backtracking engine (the same extractor as LogQL's <c>| regexp</c>); a
+/// construct RE2 does not have, such as a backreference or a lookahead, is a configuration error.
 /// </summary>
-public sealed class RegexStage : ILogStage, IContextAware
+public sealed class RegexStage : ILogStage
 {
-    private readonly GoRegex _regex;
-    private readonly (int Number, string Name)[] _groups;
+    private readonly RegexpExtractor _extractor;
+    private readonly string[] _names;
     private readonly string? _source;
-    private readonly Utf16Scratch _scratch = new();
 
     // With a source (typically the filename, constant per stream), the same input gives the same groups: remember the
     // last input and its group values, and skip the regex (and its match allocation) while the input repeats.
@@ -33,20 +31,22 @@ public sealed class RegexStage : ILogStage, IContextAware
     public RegexStage(RegexStageOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _regex = GoRegex.Compile(options.Expression, "regex", "expression");
-        var names = _regex.GroupNamesByNumber();
-        var groups = new List<(int, string)>();
-        for (var n = 0; n < names.Length; n++)
+        if (options.Expression is null)
         {
-            if (names[n] is { } name)
-            {
-                groups.Add((n, name));
-            }
+            throw new StageOptionsException("regex", "expression", null, "a regular expression is required");
         }
 
-        if (groups.Count == 0)
+        try
         {
-            throw new StageOptionsException("regex", "expression", options.Expression, "an expression with at least one named group, such as (?P<level>\\w+)");
+            _extractor = new RegexpExtractor(options.Expression, labelNames: false);
+        }
+        catch (FormatException ex)
+        {
+            throw new StageOptionsException("regex", "expression", options.Expression, "an expression with at least one named group, such as (?P<level>\\w+)", ex);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new StageOptionsException("regex", "expression", options.Expression, ex.Message, ex);
         }
 
         if (options.Source is { Length: 0 })
@@ -54,26 +54,13 @@ public sealed class RegexStage : ILogStage, IContextAware
             throw new StageOptionsException("regex", "source", string.Empty, "the name of an extracted value, or no source to match the line");
         }
 
-        _groups = [.. groups];
+        _names = [.. _extractor.Names];
         _source = options.Source;
         Options = options;
     }
 
     /// <summary>The options the stage was built with.</summary>
     public RegexStageOptions Options { get; }
-
-    /// <summary>Why the backtracking engine (with a match timeout) had to be used, or <see langword="null"/>.</summary>
-    public string? FallbackReason => _regex.FallbackReason;
-
-    /// <inheritdoc/>
-    public void Attach(ComponentContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (FallbackReason is not null)
-        {
-            StageLog.RegexFallback(context.Logger, context.Name, Options.Expression ?? string.Empty, FallbackReason);
-        }
-    }
 
     /// <inheritdoc/>
     public StageResult Process(LogEntry entry)
@@ -88,37 +75,24 @@ public sealed class RegexStage : ILogStage, IContextAware
         {
             if (_lastMatched)
             {
-                for (var i = 0; i < _groups.Length; i++)
+                for (var i = 0; i < _names.Length; i++)
                 {
-                    entry.Extracted.Set(_groups[i].Name, _lastValues.AsSpan(_lastOffsets[i], _lastOffsets[i + 1] - _lastOffsets[i]));
+                    entry.Extracted.Set(_names[i], _lastValues.AsSpan(_lastOffsets[i], _lastOffsets[i + 1] - _lastOffsets[i]));
                 }
             }
 
             return StageResult.Keep;
         }
 
-        _scratch.Load(input);
         if (_source is not null)
         {
             Remember(input);
         }
 
-        var match = _regex.Regex.Match(_scratch.Buffer, 0, _scratch.Length);
-        if (!match.Success)
+        var target = new ExtractedTarget(entry.Extracted, _names);
+        if (_extractor.Extract(input, ref target) && _source is not null)
         {
-            return StageResult.Keep;
-        }
-
-        var extracted = entry.Extracted;
-        foreach (var (number, name) in _groups)
-        {
-            var group = match.Groups[number];
-            extracted.Set(name, group.Success ? group.ValueSpan : []);
-        }
-
-        if (_source is not null)
-        {
-            RememberGroups(match);
+            RememberGroups(entry.Extracted);
         }
 
         return StageResult.Keep;
@@ -136,18 +110,19 @@ public sealed class RegexStage : ILogStage, IContextAware
         _lastMatched = false;
     }
 
-    private void RememberGroups(System.Text.RegularExpressions.Match match)
+    /// <summary>Keeps the values just extracted, to set them again while the input repeats.</summary>
+    private void RememberGroups(LogFields extracted)
     {
-        if (_lastOffsets.Length != _groups.Length + 1)
+        if (_lastOffsets.Length != _names.Length + 1)
         {
-            _lastOffsets = new int[_groups.Length + 1];
+            _lastOffsets = new int[_names.Length + 1];
         }
 
         var total = 0;
-        for (var i = 0; i < _groups.Length; i++)
+        for (var i = 0; i < _names.Length; i++)
         {
-            var group = match.Groups[_groups[i].Number];
-            total += group.Success ? System.Text.Encoding.UTF8.GetByteCount(group.ValueSpan) : 0;
+            extracted.TryGetValue(_names[i], out var value);
+            total += value.Length;
         }
 
         if (_lastValues.Length < total)
@@ -156,17 +131,15 @@ public sealed class RegexStage : ILogStage, IContextAware
         }
 
         var offset = 0;
-        for (var i = 0; i < _groups.Length; i++)
+        for (var i = 0; i < _names.Length; i++)
         {
             _lastOffsets[i] = offset;
-            var group = match.Groups[_groups[i].Number];
-            if (group.Success)
-            {
-                offset += System.Text.Encoding.UTF8.GetBytes(group.ValueSpan, _lastValues.AsSpan(offset));
-            }
+            extracted.TryGetValue(_names[i], out var value);
+            value.CopyTo(_lastValues.AsSpan(offset));
+            offset += value.Length;
         }
 
-        _lastOffsets[_groups.Length] = offset;
+        _lastOffsets[_names.Length] = offset;
         _lastMatched = true;
     }
 }

@@ -21,6 +21,9 @@ public class MatchStageTests
     [InlineData("{app=\"api\"} |~ \"(?i)ERR\" !~ \"ignored\"", "{app=\"api\"}", "err: boom", true)]
     [InlineData("{app=\"api\"} |~ `\\d{3}`", "{app=\"api\"}", "status 500", true)]
     [InlineData("{app=\"api\"} |= \"\"", "{app=\"api\"}", "", true)]
+    [InlineData("{app=\"api\"} |= \"boom\" or \"error\"", "{app=\"api\"}", "an error here", true)]
+    [InlineData("{app=\"api\"} != \"boom\" or \"error\"", "{app=\"api\"}", "an error here", false)]
+    [InlineData("{app=~\"a.*\"} # a comment", "{app=\"api\"}", "x", true)]
     public void Process_Selector_RunsNestedStagesOnlyOnMatch(string selector, string labels, string line, bool matched)
     {
         var stage = new MatchStage(new MatchStageOptions
@@ -58,10 +61,12 @@ public class MatchStageTests
 
     [Theory]
     [InlineData(null, "keep", true, "match.selector")]
-    [InlineData("app=\"x\"", "keep", true, "expected '{'")]
+    [InlineData("app=\"x\"", "keep", true, "syntax error: unexpected IDENTIFIER, expecting {")]
     [InlineData("{}", "keep", true, "at least one label matcher")]
-    [InlineData("{app==\"x\"}", "keep", true, "expected =, !=, =~ or !~")]
-    [InlineData("{app=\"x\"} | json", "keep", true, "not supported")]
+    [InlineData("{app==\"x\"}", "keep", true, "syntax error: unexpected ==, expecting = or =~ or !~ or !=")]
+    [InlineData("{app=\"x\"} | json", "keep", true, "'| json' is not supported in a match selector")]
+    [InlineData("{app=\"x\"} | level=\"error\"", "keep", true, "is not supported in a match selector")]
+    [InlineData("{app=\"x\"} |~ \"a\\\\1\"", "keep", true, "RE2 has no backreferences")]
     [InlineData("{app=~\"(\"}", "keep", true, "match.selector")]
     [InlineData("{app=\"x\"}", "explode", true, "match.action")]
     [InlineData("{app=\"x\"}", "drop", true, "no nested stages")]

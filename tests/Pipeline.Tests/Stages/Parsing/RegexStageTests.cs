@@ -1,5 +1,4 @@
 using Pipeline.Stages;
-using Pipeline.Stages.Internal;
 using Pipeline.Stages.Parsing;
 
 namespace Pipeline.Tests.Stages.Parsing;
@@ -78,21 +77,16 @@ public class RegexStageTests
         Assert.Null(missing.Extracted.Get("ns"));
     }
 
-    [Fact]
-    public void Constructor_SimplePattern_UsesNonBacktracking()
-    {
-        var stage = new RegexStage(new RegexStageOptions { Expression = "(?P<a>\\d+)" });
-        Assert.Null(stage.FallbackReason);
-    }
-
     [Theory]
-    [InlineData("(?P<a>\\w+) \\1")]
-    [InlineData("(?P<a>foo)(?=bar)")]
-    [InlineData("(?P<a>(?>x+))")]
-    public void Constructor_BacktrackingConstruct_FallsBackWithReason(string expression)
+    [InlineData("(?P<a>\\w+) \\1", "\\1 at position 11 is not supported: RE2 has no backreferences")]
+    [InlineData("(?P<a>foo)(?=bar)", "(?= at position 10 is not supported: RE2 has no lookahead")]
+    [InlineData("(?P<a>(?>x+))", "(?> at position 6 is not supported: RE2 has no atomic groups")]
+    public void Constructor_ConstructOutsideRe2_ThrowsNamingIt(string expression, string expected)
     {
-        var stage = new RegexStage(new RegexStageOptions { Expression = expression });
-        Assert.False(string.IsNullOrEmpty(stage.FallbackReason));
+        var ex = Assert.Throws<StageOptionsException>(() => new RegexStage(new RegexStageOptions { Expression = expression }));
+
+        Assert.Contains("regex.expression", ex.Message);
+        Assert.Contains(expected, ex.Message);
     }
 
     [Theory]
@@ -106,18 +100,6 @@ public class RegexStageTests
 
         Assert.Contains("regex.expression", ex.Message);
         Assert.Contains(expected, ex.Message);
-    }
-
-    [Theory]
-    [InlineData("(?P<n>a)", "(?<n>a)")]
-    [InlineData("\\(?P<n>", "\\(?P<n>")]
-    [InlineData("[]a]", "[\\]a]")]
-    [InlineData("[^]a]", "[^\\]a]")]
-    [InlineData("[[:digit:]x]", "[0-9x]")]
-    [InlineData("\\pN", "\\p{N}")]
-    public void Translate_Re2Syntax_ToDotNet(string re2, string dotnet)
-    {
-        Assert.Equal(dotnet, GoRegex.Translate(re2));
     }
 }
 

@@ -1,0 +1,377 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Pipeline.LogQL.Extraction;
+
+/// <summary>
+/// JSON extraction from a UTF-8 object, in one forward pass of <see cref="Utf8JsonReader"/>, for Promtail's
+/// <c>json</c> stage and LogQL's <c>| json</c>. With paths (<see cref="ForPaths"/>), every path is evaluated at once,
+/// subtrees no path needs are skipped, and output <c>i</c> is path <c>i</c>: strings unescaped, numbers and booleans as
+/// their JSON text, objects and arrays as their JSON text. Without paths (<see cref="ForAllKeys"/>), LogQL's rule: every
+/// string, number and boolean, nested objects flattened with <c>_</c> (<c>user.id</c> becomes <c>user_id</c>), arrays
+/// and nulls skipped.
+/// </summary>
+/// <remarks>
+/// Where the two differ, an option says so: <c>missingAsEmpty</c> gives a path that is null or absent an empty value
+/// (Loki) instead of none (Promtail). Text after the object makes the input malformed, as Go's decoders do; values
+/// found before the error stay extracted. Nothing is allocated per input once the scratch buffers have grown. One
+/// instance extracts one input at a time.
+/// </remarks>
+internal sealed class JsonExtractor
+{
+    /// <summary>What LogQL reports for an input that is not a JSON object (jsonparser's wording).</summary>
+    public const string NotAnObject = "Value looks like object, but can't find closing '}' symbol";
+
+    private const int MaxDepth = 128;
+
+    private readonly Node? _root;
+    private readonly bool _missingAsEmpty;
+    private readonly bool[] _found;
+    private byte[] _scratch = new byte[256];
+    private byte[] _key = new byte[128];
+    private int[] _prefixLengths = new int[8];
+
+    private JsonExtractor(Node? root, int outputs, bool missingAsEmpty)
+    {
+        _root = root;
+        _missingAsEmpty = missingAsEmpty;
+        _found = new bool[outputs];
+    }
+
+    /// <summary>An extractor of the given paths (see <see cref="JsonPath"/>); output <c>i</c> is <paramref name="paths"/>[i].</summary>
+    /// <param name="paths">The path expressions.</param>
+    /// <param name="missingAsEmpty">Whether a path that is null or absent yields an empty value (LogQL) rather than none (Promtail).</param>
+    /// <exception cref="FormatException">A path is invalid.</exception>
+    public static JsonExtractor ForPaths(IReadOnlyList<string> paths, bool missingAsEmpty)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var root = new Node(null, -1);
+        for (var output = 0; output < paths.Count; output++)
+        {
+            var node = root;
+            foreach (var (key, index) in JsonPath.Parse(paths[output]))
+            {
+                node = node.Child(key, index);
+            }
+
+            node.Outputs.Add(output);
+        }
+
+        return new JsonExtractor(root, paths.Count, missingAsEmpty);
+    }
+
+    /// <summary>An extractor of every key (LogQL's <c>| json</c> without parameters), reported through <see cref="IExtractionTarget.SetKey"/>.</summary>
+    public static JsonExtractor ForAllKeys() => new(null, 0, missingAsEmpty: false);
+
+    /// <summary>Extracts from <paramref name="input"/> into <paramref name="target"/>.</summary>
+    /// <param name="input">The JSON text.</param>
+    /// <param name="target">Where values go.</param>
+    /// <param name="error">When the input is malformed, what is wrong with it.</param>
+    /// <returns>Whether the input is a well-formed JSON object.</returns>
+    public bool Extract<TTarget>(ReadOnlySpan<byte> input, ref TTarget target, out string? error)
+        where TTarget : struct, IExtractionTarget
+    {
+        Array.Clear(_found);
+        try
+        {
+            var reader = new Utf8JsonReader(input, new JsonReaderOptions { MaxDepth = MaxDepth });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = NotAnObject;
+                return false;
+            }
+
+            if (_root is null)
+            {
+                WalkAll(ref reader, ref target);
+            }
+            else
+            {
+                WalkObject(ref reader, input, _root, ref target);
+            }
+
+            // Like Go's decoders: text after the object makes the input malformed (Read throws on it).
+            if (reader.Read())
+            {
+                error = "invalid character after top-level value";
+                return false;
+            }
+        }
+        catch (JsonException ex)
+        {
+            error = ex.Message;
+            return false;
+        }
+        catch (InvalidOperationException ex)
+        {
+            error = ex.Message;
+            return false;
+        }
+
+        if (_missingAsEmpty)
+        {
+            for (var i = 0; i < _found.Length; i++)
+            {
+                if (!_found[i])
+                {
+                    target.Set(i, ReadOnlySpan<byte>.Empty);
+                }
+            }
+        }
+
+        error = null;
+        return true;
+    }
+
+    private void WalkObject<TTarget>(ref Utf8JsonReader reader, ReadOnlySpan<byte> input, Node node, ref TTarget target)
+        where TTarget : struct, IExtractionTarget
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            Node? match = null;
+            var escaped = reader.ValueIsEscaped;
+            var name = reader.ValueSpan;
+            foreach (var child in node.Children)
+            {
+                // Unescaped names (the norm) compare as bytes, which is much cheaper than ValueTextEquals.
+                if (child.Key is not null && (escaped ? reader.ValueTextEquals(child.KeyUtf8) : name.SequenceEqual(child.KeyUtf8)))
+                {
+                    match = child;
+                    break;
+                }
+            }
+
+            reader.Read();
+            if (match is null)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            Visit(ref reader, input, match, ref target);
+        }
+
+        if (reader.TokenType != JsonTokenType.EndObject)
+        {
+            throw new JsonException("expected the end of an object");
+        }
+    }
+
+    private void WalkArray<TTarget>(ref Utf8JsonReader reader, ReadOnlySpan<byte> input, Node node, ref TTarget target)
+        where TTarget : struct, IExtractionTarget
+    {
+        var index = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            Node? match = null;
+            foreach (var child in node.Children)
+            {
+                if (child.Key is null && child.Index == index)
+                {
+                    match = child;
+                    break;
+                }
+            }
+
+            if (match is null)
+            {
+                reader.Skip();
+            }
+            else
+            {
+                Visit(ref reader, input, match, ref target);
+            }
+
+            index++;
+        }
+    }
+
+    /// <summary>The reader is on the value of <paramref name="node"/>: extract it and walk into it as needed.</summary>
+    private void Visit<TTarget>(ref Utf8JsonReader reader, ReadOnlySpan<byte> input, Node node, ref TTarget target)
+        where TTarget : struct, IExtractionTarget
+    {
+        var start = (int)reader.TokenStartIndex;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                if (node.Outputs.Count > 0)
+                {
+                    SetAll(node, StringValue(ref reader), ref target);
+                }
+
+                return;
+            case JsonTokenType.Null:
+                return;
+            case JsonTokenType.StartObject:
+                if (node.HasKeyChildren)
+                {
+                    WalkObject(ref reader, input, node, ref target);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+
+                break;
+            case JsonTokenType.StartArray:
+                if (node.HasIndexChildren)
+                {
+                    WalkArray(ref reader, input, node, ref target);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+
+                break;
+            default:
+                // Numbers and booleans: their JSON text.
+                SetAll(node, reader.ValueSpan, ref target);
+                return;
+        }
+
+        if (node.Outputs.Count > 0)
+        {
+            SetAll(node, input[start..(int)reader.BytesConsumed], ref target);
+        }
+    }
+
+    private void SetAll<TTarget>(Node node, ReadOnlySpan<byte> value, ref TTarget target)
+        where TTarget : struct, IExtractionTarget
+    {
+        foreach (var output in node.Outputs)
+        {
+            _found[output] = true;
+            target.Set(output, value);
+        }
+    }
+
+    /// <summary>Every key of the object the reader is in, nested objects prefixing their keys with <c>parent_</c>.</summary>
+    private void WalkAll<TTarget>(ref Utf8JsonReader reader, ref TTarget target)
+        where TTarget : struct, IExtractionTarget
+    {
+        var prefix = 0;
+        var depth = 0;
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.EndObject:
+                    if (depth == 0)
+                    {
+                        return;
+                    }
+
+                    prefix = _prefixLengths[--depth];
+                    break;
+                case JsonTokenType.PropertyName:
+                    {
+                        // A top-level key that is already a label name (the usual case) is used as the reader has it;
+                        // otherwise the sanitized key goes after the prefix in _key, and a nested object keeps it (plus
+                        // '_') as its prefix.
+                        var direct = prefix == 0 && !reader.ValueIsEscaped && LabelNames.IsValid(reader.ValueSpan);
+                        var name = direct ? reader.ValueSpan : default;
+                        var length = direct ? name.Length : prefix + SanitizedKey(ref reader, prefix);
+                        reader.Read();
+                        switch (reader.TokenType)
+                        {
+                            case JsonTokenType.StartObject:
+                                if (direct)
+                                {
+                                    name.CopyTo(Grow(ref _key, length + 1));
+                                }
+
+                                if (depth == _prefixLengths.Length)
+                                {
+                                    Array.Resize(ref _prefixLengths, depth * 2);
+                                }
+
+                                _prefixLengths[depth++] = prefix;
+                                LabelNames.Ensure(ref _key, length + 1);
+                                _key[length] = (byte)'_';
+                                prefix = length + 1;
+                                break;
+                            case JsonTokenType.StartArray:
+                                reader.Skip();
+                                break;
+                            case JsonTokenType.String:
+                                target.SetKey(direct ? name : _key.AsSpan(0, length), StringValue(ref reader));
+                                break;
+                            case JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False:
+                                target.SetKey(direct ? name : _key.AsSpan(0, length), reader.ValueSpan);
+                                break;
+                        }
+
+                        break;
+                    }
+            }
+        }
+    }
+
+    private static Span<byte> Grow(ref byte[] buffer, int length)
+    {
+        LabelNames.Ensure(ref buffer, length);
+        return buffer;
+    }
+
+    private int SanitizedKey(ref Utf8JsonReader reader, int offset)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return LabelNames.AppendSanitized(reader.ValueSpan, ref _key, offset);
+        }
+
+        var raw = StringValue(ref reader);
+        return LabelNames.AppendSanitized(raw, ref _key, offset);
+    }
+
+    /// <summary>The reader's string value, unescaped into the scratch buffer when it has escapes.</summary>
+    private ReadOnlySpan<byte> StringValue(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return reader.ValueSpan;
+        }
+
+        if (_scratch.Length < reader.ValueSpan.Length)
+        {
+            _scratch = new byte[Math.Max(reader.ValueSpan.Length, _scratch.Length * 2)];
+        }
+
+        return _scratch.AsSpan(0, reader.CopyString(_scratch));
+    }
+
+    private sealed class Node(string? key, int index)
+    {
+        public string? Key { get; } = key;
+
+        public byte[] KeyUtf8 { get; } = key is null ? [] : Encoding.UTF8.GetBytes(key);
+
+        public int Index { get; } = index;
+
+        public List<Node> Children { get; } = [];
+
+        public List<int> Outputs { get; } = [];
+
+        public bool HasKeyChildren { get; private set; }
+
+        public bool HasIndexChildren { get; private set; }
+
+        public Node Child(string? key, int index)
+        {
+            foreach (var child in Children)
+            {
+                if (string.Equals(child.Key, key, StringComparison.Ordinal) && child.Index == index)
+                {
+                    return child;
+                }
+            }
+
+            var node = new Node(key, index);
+            Children.Add(node);
+            HasKeyChildren |= key is not null;
+            HasIndexChildren |= key is null;
+            return node;
+        }
+    }
+}

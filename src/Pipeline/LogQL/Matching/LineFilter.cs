@@ -1,0 +1,91 @@
+using System.Buffers;
+using System.Text;
+using System.Text.RegularExpressions;
+using Pipeline.LogQL.Re2;
+using Pipeline.LogQL.Syntax;
+
+namespace Pipeline.LogQL.Matching;
+
+/// <summary>
+/// A line filter on the UTF-8 line, for LogQL pipelines and Promtail's <c>match</c> stage: <c>|=</c> and <c>!=</c>
+/// search the bytes with vectorized IndexOf (no decoding); <c>|~</c> and <c>!~</c> decode into a reused buffer and run
+/// the RE2 pattern on the non-backtracking engine, unless it has no metacharacter (then it is a byte search too).
+/// With <c>or</c> (<c>|= "a" or "b"</c>) any value matches; negated filters match when none does. One instance filters
+/// one line at a time.
+/// </summary>
+internal sealed class LineFilter
+{
+    private static readonly SearchValues<char> s_metaCharacters = SearchValues.Create(@"\.+*?()|[]{}^$#");
+
+    private readonly byte[][] _needles;
+    private readonly Regex[] _regexes;
+    private readonly bool _negate;
+    private readonly Utf16Scratch _scratch = new();
+
+    /// <summary>Compiles a filter.</summary>
+    /// <exception cref="ArgumentException">A regex value is invalid (see <see cref="Re2Regex.Compile"/>).</exception>
+    public LineFilter(LineFilterExpr expr)
+    {
+        ArgumentNullException.ThrowIfNull(expr);
+        _negate = expr.Op is LineFilterOp.NotContains or LineFilterOp.NotMatch;
+        var values = expr.Values;
+        var literal = true;
+        if (expr.Op is LineFilterOp.Match or LineFilterOp.NotMatch)
+        {
+            // A pattern without metacharacters is a plain substring search: keep it on the byte path.
+            foreach (var value in values)
+            {
+                literal &= value.AsSpan().IndexOfAny(s_metaCharacters) < 0;
+            }
+        }
+
+        if (literal)
+        {
+            _needles = new byte[values.Count][];
+            for (var i = 0; i < values.Count; i++)
+            {
+                _needles[i] = Encoding.UTF8.GetBytes(values[i]);
+            }
+
+            _regexes = [];
+        }
+        else
+        {
+            _needles = [];
+            _regexes = new Regex[values.Count];
+            for (var i = 0; i < values.Count; i++)
+            {
+                _regexes[i] = Re2Regex.Compile(values[i]);
+            }
+        }
+    }
+
+    public bool Matches(ReadOnlySpan<byte> line)
+    {
+        var found = false;
+        foreach (var needle in _needles)
+        {
+            if (line.IndexOf(needle) >= 0)
+            {
+                found = true;
+                break;
+            }
+        }
+
+        if (!found && _regexes.Length > 0)
+        {
+            _scratch.Load(line);
+            var text = _scratch.Buffer.AsSpan(0, _scratch.Length);
+            foreach (var regex in _regexes)
+            {
+                if (regex.IsMatch(text))
+                {
+                    found = true;
+                    break;
+                }
+            }
+        }
+
+        return found != _negate;
+    }
+}
