@@ -56,6 +56,57 @@ internal readonly record struct FileFingerprint(ulong Hash, int Length)
         return new FileFingerprint(Compute(buffer[..total]), total);
     }
 
+    /// <summary>The fingerprint of <paramref name="head"/>, a file's first bytes (at most <see cref="Size"/> are used).</summary>
+    public static FileFingerprint Of(ReadOnlySpan<byte> head)
+    {
+        head = head[..Math.Min(head.Length, Size)];
+        return new FileFingerprint(Compute(head), head.Length);
+    }
+
+    /// <summary>
+    /// Reads up to <see cref="Size"/> first bytes of a file, of its uncompressed content for a compressed one.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="compressed">Whether it is gzip-compressed.</param>
+    /// <param name="head">At least <see cref="Size"/> bytes to fill.</param>
+    /// <returns>How many bytes were read, or -1 when it cannot be read.</returns>
+    public static int ReadHead(string path, bool compressed, Span<byte> head)
+    {
+        head = head[..Size];
+        if (compressed)
+        {
+            return CompressedLog.ReadHead(path, head);
+        }
+
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var total = 0;
+            while (total < head.Length)
+            {
+                var read = RandomAccess.Read(handle, head[total..], total);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                total += read;
+            }
+
+            return total;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>
+    /// Whether a file whose first bytes are <paramref name="head"/> is the file this fingerprint was taken of: its
+    /// first <see cref="Length"/> bytes hash the same. An empty fingerprint matches nothing (it says nothing).
+    /// </summary>
+    public bool MatchesHead(ReadOnlySpan<byte> head) => Length > 0 && head.Length >= Length && Compute(head[..Length]) == Hash;
+
     /// <summary>Whether the file's leading bytes still match: compares this fingerprint's prefix of <paramref name="handle"/>.</summary>
     /// <param name="handle">The file now found under the identity.</param>
     /// <returns>Whether the first <see cref="Length"/> bytes hash the same.</returns>
