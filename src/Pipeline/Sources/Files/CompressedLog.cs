@@ -19,14 +19,7 @@ internal static class CompressedLog
     private const int FileBufferSize = 64 * 1024;
 
     /// <summary>Opens the compressed file for reading (its deletion or rename while open does not disturb the reader).</summary>
-    public static FileStream Open(string path) => new(path, new FileStreamOptions
-    {
-        Mode = FileMode.Open,
-        Access = FileAccess.Read,
-        Share = FileShare.ReadWrite | FileShare.Delete,
-        BufferSize = FileBufferSize,
-        Options = FileOptions.SequentialScan,
-    });
+    public static FileStream Open(string path) => FileStat.OpenRead(path, FileBufferSize);
 
     /// <summary>A decompressing view of <paramref name="file"/> from its start; the file stays open when it is disposed.</summary>
     public static GZipStream Decompress(FileStream file)
@@ -100,8 +93,8 @@ internal static class CompressedLog
     {
         try
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return TrailerSays(handle, uncompressedLength);
+            using var file = FileStat.OpenRead(path, bufferSize: 0);
+            return TrailerSays(file.SafeFileHandle, uncompressedLength);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

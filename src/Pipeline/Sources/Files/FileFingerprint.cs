@@ -40,19 +40,7 @@ internal readonly record struct FileFingerprint(ulong Hash, int Length)
     public static FileFingerprint Read(SafeFileHandle handle, int length = Size)
     {
         Span<byte> buffer = stackalloc byte[Size];
-        buffer = buffer[..Math.Min(length, Size)];
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = RandomAccess.Read(handle, buffer[total..], total);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
+        var total = ReadHead(handle, buffer[..Math.Min(length, Size)]);
         return new FileFingerprint(Compute(buffer[..total]), total);
     }
 
@@ -80,25 +68,33 @@ internal readonly record struct FileFingerprint(ulong Hash, int Length)
 
         try
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var total = 0;
-            while (total < head.Length)
-            {
-                var read = RandomAccess.Read(handle, head[total..], total);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                total += read;
-            }
-
-            return total;
+            using var file = FileStat.OpenRead(path, bufferSize: 0);
+            return ReadHead(file.SafeFileHandle, head);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return -1;
         }
+    }
+
+    /// <summary>Reads up to <see cref="Size"/> first bytes of an open file into <paramref name="head"/>.</summary>
+    /// <returns>How many bytes were read.</returns>
+    public static int ReadHead(SafeFileHandle handle, Span<byte> head)
+    {
+        head = head[..Math.Min(head.Length, Size)];
+        var total = 0;
+        while (total < head.Length)
+        {
+            var read = RandomAccess.Read(handle, head[total..], total);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
     }
 
     /// <summary>

@@ -34,6 +34,7 @@ public sealed partial class FileTailSource
             {
                 _listings = null;
                 _firstScan = false;
+                Interlocked.Exchange(ref _source._scanned, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             }
         }
 
@@ -591,7 +592,9 @@ public sealed partial class FileTailSource
                     file.Splitter = NewSplitter();
                 }
 
+                // The new content's first bytes are taken as it is read from 0; until then, what the file starts with now.
                 file.Fingerprint = fresh;
+                file.HeadLength = 0;
                 file.Restart(0, _context.CreateAckTracker(0));
                 file.LastSize = -1;
                 file.KnownSize = status.Size;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
@@ -68,6 +69,7 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
     private readonly Lock _signalLock = new();
     private readonly List<(long Round, TaskCompletionSource Signal)> _roundWaiters = [];
     private TaskCompletionSource _poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _scanned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _roundsStarted;
     private IReadOnlyList<TailTarget> _targets = [];
     private Run? _finishedRun;
@@ -105,6 +107,10 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
 
     /// <summary>How many times the positions file was written.</summary>
     internal long PositionsWrites => _store?.Writes ?? 0;
+
+    /// <summary>Completes after the next scan (also one made while emission waits, when no round can finish).</summary>
+    internal Task NextScan => Volatile.Read(ref _scanned).Task;
+
 
     /// <summary>Completes after the positions file's next write.</summary>
     internal Task NextPositionsWrite => _store?.NextWrite ?? Task.CompletedTask;
@@ -168,7 +174,7 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                 CompleteRound(round);
                 if (!progressed)
                 {
-                    await WaitForPollAsync(time, cancellationToken).ConfigureAwait(false);
+                    await WaitForPollAsync(time, run.NextScan, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -248,14 +254,23 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
         }
     }
 
-    private async Task WaitForPollAsync(TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Waits for the poll interval, a poke, or the next scan, whichever comes first.</summary>
+    private async Task WaitForPollAsync(TimeProvider time, DateTimeOffset nextScan, CancellationToken cancellationToken)
     {
         var poke = _poke;
-        if (!poke.Task.IsCompleted)
+        var now = time.GetUtcNow();
+        var wait = nextScan - now < _options.PollInterval ? nextScan - now : _options.PollInterval;
+        if (!poke.Task.IsCompleted && wait > TimeSpan.Zero)
         {
             using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(_options.PollInterval, time, delayCancel.Token);
-            await Task.WhenAny(delay, poke.Task).ConfigureAwait(false);
+            var delay = Task.Delay(wait, time, delayCancel.Token);
+
+            // A clock that moved on between reading it and starting the timer would leave the timer late.
+            if (time.GetUtcNow() < now + wait)
+            {
+                await Task.WhenAny(delay, poke.Task).ConfigureAwait(false);
+            }
+
             await delayCancel.CancelAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -330,7 +345,8 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
 
         public FileDiscovery Discovery { get; }
 
-        private DateTimeOffset NextScan { get; set; } = DateTimeOffset.MinValue;
+        /// <summary>When the next scan is due.</summary>
+        public DateTimeOffset NextScan { get; private set; } = DateTimeOffset.MinValue;
 
         private Dictionary<FileIdentity, TailedFile> Files => _source._files;
 
@@ -585,8 +601,9 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
             }
 
             file.LastActivity = now;
-            if (!file.Fingerprint.IsComplete && status.Size > file.Fingerprint.Length)
+            if (!file.Fingerprint.IsComplete && status.Size > file.Fingerprint.Length && file.Splitter.Position > file.HeadLength)
             {
+                // Resumed past its first bytes: the fingerprint can only be completed from the file as it is now.
                 var fingerprint = FileFingerprint.Read(stream.SafeFileHandle);
                 lock (StateLock)
                 {
@@ -612,13 +629,21 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
             stream.Position = file.Splitter.Position;
             var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: _options.ReadBufferSize, minimumReadSize: 4096, leaveOpen: true));
             bool more;
+            bool truncated;
             try
             {
-                (more, _) = await ReadLinesAsync(file, reader, timestamp, isFinal, cancellationToken).ConfigureAwait(false);
+                (more, _, truncated) = await ReadLinesAsync(file, reader, timestamp, isFinal, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
                 await reader.CompleteAsync().ConfigureAwait(false);
+            }
+
+            if (truncated)
+            {
+                FileStat.TryStat(stream.SafeFileHandle, file.Path, out var status);
+                await TruncatedAsync(file, status, cancellationToken).ConfigureAwait(false);
+                return true;
             }
 
             // Where the stream stopped is the size seen; a partial line beyond the splitter's position is re-read next turn.
@@ -670,7 +695,7 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                     file.GzipReader = PipeReader.Create(gzip, new StreamPipeReaderOptions(bufferSize: _options.ReadBufferSize, minimumReadSize: 4096, leaveOpen: true));
                 }
 
-                var (more, cutShort) = await ReadLinesAsync(file, file.GzipReader, timestamp, isFinal: true, cancellationToken).ConfigureAwait(false);
+                var (more, cutShort, _) = await ReadLinesAsync(file, file.GzipReader, timestamp, isFinal: true, cancellationToken).ConfigureAwait(false);
                 if (more)
                 {
                     return true;
@@ -717,12 +742,20 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
         }
 
         /// <summary>Splits lines from <paramref name="reader"/> into chunks, as far as this turn goes.</summary>
-        /// <returns>Whether there was more than a turn takes, and whether a compressed file ended earlier than its trailer says.</returns>
-        private async Task<(bool More, bool CutShort)> ReadLinesAsync(TailedFile file, PipeReader reader, long timestamp, bool isFinal, CancellationToken cancellationToken)
+        /// <returns>
+        /// Whether there was more than a turn takes; whether a compressed file ended earlier than its trailer says; and
+        /// whether a live file turned out truncated before its bytes were used.
+        /// </returns>
+        private async Task<(bool More, bool CutShort, bool Truncated)> ReadLinesAsync(TailedFile file, PipeReader reader, long timestamp, bool isFinal, CancellationToken cancellationToken)
         {
             var splitter = file.Splitter;
             var more = false;
             var cutShort = false;
+            var truncated = false;
+
+            // Each read of a live file is checked against its first bytes before it is split: a truncation racing the
+            // read is then met exactly where the reading stands, so no byte of the new content passes as the old.
+            var live = !file.Finishing && !file.Compressed;
             var startPosition = splitter.Position;
             long lines = 0;
             try
@@ -731,6 +764,23 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                 {
                     var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                     var buffer = result.Buffer;
+                    if (live && buffer.Length > 0)
+                    {
+                        if (file.Fingerprint.Length > 0 && !file.Fingerprint.Matches(file.Stream!.SafeFileHandle))
+                        {
+                            // Truncated (copytruncate) since these bytes were read, or before: they may be the new
+                            // content, so none is used; the old content's rest comes from the copy, from this position.
+                            reader.AdvanceTo(buffer.Start);
+                            truncated = true;
+                            break;
+                        }
+
+                        if (file.HeadLength < FileFingerprint.Size && splitter.Position <= file.HeadLength)
+                        {
+                            ExtendHead(file, buffer, splitter.Position);
+                        }
+                    }
+
                     var final = isFinal && result.IsCompleted;
                     if (final && file.Compressed && !IsCompressedComplete(file, splitter.Position + buffer.Length))
                     {
@@ -792,7 +842,26 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                 }
             }
 
-            return (more, cutShort);
+            return (more, cutShort, truncated);
+        }
+
+        /// <summary>Takes the file's first bytes from what was read (not from the file, which may have changed since), and fingerprints them.</summary>
+        private void ExtendHead(TailedFile file, in ReadOnlySequence<byte> buffer, long bufferOffset)
+        {
+            var skip = file.HeadLength - bufferOffset;
+            var take = (int)Math.Min(FileFingerprint.Size - file.HeadLength, buffer.Length - skip);
+            if (take <= 0)
+            {
+                return;
+            }
+
+            buffer.Slice(skip, take).CopyTo(file.Head.AsSpan(file.HeadLength));
+            file.HeadLength += take;
+            var fingerprint = FileFingerprint.Of(file.Head.AsSpan(0, file.HeadLength));
+            lock (StateLock)
+            {
+                file.Fingerprint = fingerprint;
+            }
         }
 
         private async Task FlushChunkAsync(CancellationToken cancellationToken)
@@ -850,7 +919,14 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                 }
 
                 using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                await Task.WhenAny(emit, Task.Delay(NextScan - now, time, delayCancel.Token)).ConfigureAwait(false);
+                var delay = Task.Delay(NextScan - now, time, delayCancel.Token);
+
+                // A clock that moved on between reading it and starting the timer would leave the timer late.
+                if (time.GetUtcNow() < NextScan)
+                {
+                    await Task.WhenAny(emit, delay).ConfigureAwait(false);
+                }
+
                 await delayCancel.CancelAsync().ConfigureAwait(false);
             }
 
@@ -868,16 +944,7 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
             var path = file.SeenAt ?? file.Path;
             try
             {
-                var stream = file.Compressed
-                    ? CompressedLog.Open(path)
-                    : new FileStream(path, new FileStreamOptions
-                    {
-                        Mode = FileMode.Open,
-                        Access = FileAccess.Read,
-                        Share = FileShare.ReadWrite | FileShare.Delete,
-                        BufferSize = 0,
-                        Options = FileOptions.SequentialScan,
-                    });
+                var stream = file.Compressed ? CompressedLog.Open(path) : FileStat.OpenRead(path, bufferSize: 0);
                 if (!FileStat.TryStat(stream.SafeFileHandle, path, out var status) || status.Identity != file.Identity)
                 {
                     // The path names another file now: this one can no longer be reopened there.
@@ -889,7 +956,9 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                 Interlocked.Increment(ref _source._openHandles);
                 if (!file.Compressed && !file.Fingerprint.IsComplete)
                 {
-                    var fingerprint = FileFingerprint.Read(stream.SafeFileHandle);
+                    var count = FileFingerprint.ReadHead(stream.SafeFileHandle, file.Head);
+                    file.HeadLength = count;
+                    var fingerprint = FileFingerprint.Of(file.Head.AsSpan(0, count));
                     lock (StateLock)
                     {
                         file.Fingerprint = fingerprint;

@@ -65,6 +65,12 @@ internal sealed class TailedFile
 
     public FileFingerprint Fingerprint { get; set; }
 
+    /// <summary>The first bytes read from the file (up to <see cref="FileFingerprint.Size"/>), which its fingerprint is of while it is short.</summary>
+    public byte[] Head { get; } = new byte[FileFingerprint.Size];
+
+    /// <summary>How many bytes of <see cref="Head"/> are known.</summary>
+    public int HeadLength { get; set; }
+
     public long LastSize { get; set; } = -1;
 
     public long LastModified { get; set; } = -1;
