@@ -333,7 +333,7 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
             _options = source._options;
             _positions = positions;
             _positionsWereCorrupt = positions?.WasCorrupt ?? false;
-            _writer = positions is null ? null : new PositionsWriter(positions, this, Snapshot);
+            _writer = positions is null ? null : new PositionsWriter(positions, this, FillSnapshot);
             _tags =
             [
                 new(PipelineInstruments.PipelineTag, context.PipelineName),
@@ -467,12 +467,19 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
             }
         }
 
-        /// <summary>What the positions file holds for this source now: every generation not released, and released ones not yet fully acknowledged.</summary>
+        /// <summary>What the positions file holds for this source now.</summary>
         private List<PositionEntry> Snapshot()
+        {
+            var entries = new List<PositionEntry>(Order.Count + _settling.Count);
+            FillSnapshot(entries);
+            return entries;
+        }
+
+        /// <summary>Adds every generation not released, and released ones not yet fully acknowledged, to <paramref name="entries"/>.</summary>
+        private void FillSnapshot(List<PositionEntry> entries)
         {
             lock (StateLock)
             {
-                var entries = new List<PositionEntry>(Order.Count + _settling.Count);
                 foreach (var file in Order)
                 {
                     if (!file.Released)
@@ -485,8 +492,6 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                 {
                     entries.Add(file.ToEntry());
                 }
-
-                return entries;
             }
         }
 
@@ -889,7 +894,7 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                 {
                     file.LastEmitted = file.LastTracked;
                     file.InChunk = false;
-                    _writer?.WriteWhenCommitted(file.Tracker, file.LastTracked);
+                    _writer?.WriteWhenCommitted(file);
                 }
 
                 _inChunk.Clear();

@@ -34,8 +34,8 @@ internal readonly record struct PositionEntry(
 /// </para>
 /// <para>
 /// The shape is fixed, so it is written and read by hand (the core package takes no YAML dependency). Writes are
-/// atomic: a temporary file is written, flushed to disk (fsync) and renamed over the old one, so a crash leaves
-/// either the old or the new file. A power loss can still leave a file of zeros or a torn file on some file systems;
+/// atomic: a temporary file is written, flushed to disk (fsync; for the frequent writes that follow acknowledgements,
+/// only periodically) and renamed over the old one, so a crash leaves either the old or the new file. A power loss can still leave a file of zeros or a torn file on some file systems;
 /// such a file (and any file that does not parse, or is empty) is reported with a warning naming it, moved aside as
 /// <c>&lt;name&gt;.corrupt-&lt;UTC timestamp&gt;</c>, and loading returns no positions with
 /// <see cref="LoadResult.WasCorrupt"/> set, so the source applies its configured start policy. Nothing here throws
@@ -58,8 +58,21 @@ internal sealed class PositionsFile
     /// <summary>The last line of a positions file we wrote.</summary>
     public const string Trailer = "# end";
 
+    private static readonly Comparison<PositionEntry> s_byKey = static (a, b) =>
+    {
+        // The order of the keys (path, then path@identity for rotated entries), without building them.
+        var byPath = string.CompareOrdinal(a.Path, b.Path);
+        return byPath != 0 ? byPath
+            : a.Rotated != b.Rotated ? a.Rotated.CompareTo(b.Rotated)
+            : a.Identity.Device != b.Identity.Device ? a.Identity.Device.CompareTo(b.Identity.Device)
+            : a.Identity.Inode.CompareTo(b.Identity.Inode);
+    };
+
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly List<PositionEntry> _sorted = [];
+    private readonly StringBuilder _text = new(4096);
+    private byte[] _bytes = new byte[4096];
 
     public PositionsFile(string path, TimeProvider timeProvider, ILogger logger)
     {
@@ -112,10 +125,15 @@ internal sealed class PositionsFile
         return new LoadResult([], true);
     }
 
-    /// <summary>Writes <paramref name="entries"/> atomically (temporary file, fsync, rename).</summary>
+    /// <summary>Writes <paramref name="entries"/> (one caller at a time: the store serializes writes) atomically (temporary file, fsync when <paramref name="durable"/>, rename).</summary>
     /// <param name="entries">The positions.</param>
+    /// <param name="durable">
+    /// Flush to disk before the rename. Without it the write survives a killed process (the kernel has it) but maybe
+    /// not a power loss, after which the previous durable file, or a file found corrupt, is read: positions only go
+    /// back, so lines repeat, none is lost.
+    /// </param>
     /// <returns>Whether the write succeeded (a failure is logged; the previous file stays).</returns>
-    public bool Save(IEnumerable<PositionEntry> entries)
+    public bool Save(IEnumerable<PositionEntry> entries, bool durable = true)
     {
         var temporary = Path + ".tmp";
         try
@@ -126,11 +144,27 @@ internal sealed class PositionsFile
                 Directory.CreateDirectory(directory);
             }
 
-            var bytes = Encoding.UTF8.GetBytes(Format(entries));
+            // Written often (as acknowledgements arrive), so the text and bytes are built in buffers kept across writes.
+            _sorted.Clear();
+            _sorted.AddRange(entries);
+            _text.Clear();
+            Format(_text, _sorted);
+            var length = 0;
+            var needed = Encoding.UTF8.GetMaxByteCount(_text.Length);
+            if (_bytes.Length < needed)
+            {
+                _bytes = new byte[Math.Max(needed, _bytes.Length * 2)];
+            }
+
+            foreach (var chunk in _text.GetChunks())
+            {
+                length += Encoding.UTF8.GetBytes(chunk.Span, _bytes.AsSpan(length));
+            }
+
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
+                stream.Write(_bytes, 0, length);
+                stream.Flush(flushToDisk: durable);
             }
 
             File.Move(temporary, Path, overwrite: true);
@@ -148,10 +182,21 @@ internal sealed class PositionsFile
     /// <returns>The text.</returns>
     public static string Format(IEnumerable<PositionEntry> entries)
     {
-        var sorted = entries.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
         var text = new StringBuilder();
+        Format(text, [.. entries]);
+        return text.ToString();
+    }
+
+    private static void Format(StringBuilder text, List<PositionEntry> sorted)
+    {
+        sorted.Sort(s_byKey);
         text.Append(Header).Append('\n');
-        var current = sorted.Count(e => !e.Rotated);
+        var current = 0;
+        foreach (var entry in sorted)
+        {
+            current += entry.Rotated ? 0 : 1;
+        }
+
         text.Append(current == 0 ? "positions: {}\n" : "positions:\n");
         foreach (var entry in sorted)
         {
@@ -159,7 +204,7 @@ internal sealed class PositionsFile
             {
                 text.Append("  ");
                 AppendQuoted(text, entry.Path);
-                text.Append(": \"").Append(entry.Offset.ToString(CultureInfo.InvariantCulture)).Append("\"\n");
+                text.Append(CultureInfo.InvariantCulture, $": \"{entry.Offset}\"\n");
             }
         }
 
@@ -167,7 +212,7 @@ internal sealed class PositionsFile
         foreach (var entry in sorted)
         {
             text.Append("  ");
-            AppendQuoted(text, entry.Key);
+            AppendQuoted(text, entry.Path, entry.Rotated ? entry.Identity : null);
             text.Append(":\n");
             if (entry.Rotated)
             {
@@ -194,7 +239,6 @@ internal sealed class PositionsFile
         }
 
         text.Append(Trailer).Append('\n');
-        return text.ToString();
     }
 
     /// <summary>Parses the file's YAML (ours, or Promtail's <c>positions</c> map alone).</summary>
@@ -617,7 +661,8 @@ internal sealed class PositionsFile
         }
     }
 
-    private static void AppendQuoted(StringBuilder text, string value)
+    /// <summary>Appends a double-quoted scalar; with an identity, the key of a rotated entry (<c>path@device:inode</c>).</summary>
+    private static void AppendQuoted(StringBuilder text, string value, FileIdentity? identity = null)
     {
         text.Append('"');
         foreach (var c in value)
@@ -637,6 +682,11 @@ internal sealed class PositionsFile
                     text.Append(c);
                     break;
             }
+        }
+
+        if (identity is { } id)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"@{id.Device}:{id.Inode}");
         }
 
         text.Append('"');

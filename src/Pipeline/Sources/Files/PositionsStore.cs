@@ -20,7 +20,8 @@ internal sealed class PositionsStore
     private readonly Lock _lock = new();
     private readonly PositionsFile _file;
     private readonly Dictionary<string, List<PositionEntry>> _unclaimed = new(StringComparer.Ordinal);
-    private readonly Dictionary<object, IReadOnlyCollection<PositionEntry>> _owned = [];
+    private readonly Dictionary<object, List<PositionEntry>> _owned = [];
+    private readonly Dictionary<string, PositionEntry> _merged = new(StringComparer.Ordinal);
     private TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _references;
 
@@ -115,13 +116,22 @@ internal sealed class PositionsStore
     /// <param name="owner">The saving source.</param>
     /// <param name="owned">Its positions.</param>
     /// <param name="pruneUnclaimed">Also forget unclaimed entries whose files are gone (a stat each, so not on every save).</param>
+    /// <param name="durable">Flush the file to disk (see <see cref="PositionsFile.Save"/>).</param>
     /// <returns>Whether the write succeeded.</returns>
-    public bool Save(object owner, IReadOnlyCollection<PositionEntry> owned, bool pruneUnclaimed = true)
+    public bool Save(object owner, IReadOnlyCollection<PositionEntry> owned, bool pruneUnclaimed = true, bool durable = true)
     {
         lock (_lock)
         {
-            _owned[owner] = owned;
-            var entries = new Dictionary<string, PositionEntry>(StringComparer.Ordinal);
+            // Copied: the caller reuses its list for the next write.
+            if (!_owned.TryGetValue(owner, out var kept))
+            {
+                _owned[owner] = kept = [];
+            }
+
+            kept.Clear();
+            kept.AddRange(owned);
+            var entries = _merged;
+            entries.Clear();
             List<string>? gone = null;
             foreach (var (target, list) in _unclaimed)
             {
@@ -157,7 +167,7 @@ internal sealed class PositionsStore
             }
 
             Writes++;
-            var saved = _file.Save(entries.Values);
+            var saved = _file.Save(entries.Values, durable);
             Interlocked.Exchange(ref _written, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             return saved;
         }

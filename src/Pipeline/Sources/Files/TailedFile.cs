@@ -17,6 +17,11 @@ namespace Pipeline.Sources.Files;
 internal sealed class TailedFile
 {
     private long _knownSize = -1;
+    private long _lastTracked;
+    private AckTracker? _tracker;
+
+    /// <summary>1 while a positions-write watch on this file's commits is armed (see <see cref="PositionsWriter.WriteWhenCommitted"/>).</summary>
+    public int WatchArmed;
 
     public TailedFile(string path, FileIdentity identity, LabelSet labels, TargetLineage lineage, LineSplitter splitter, DateTimeOffset now)
     {
@@ -27,7 +32,6 @@ internal sealed class TailedFile
         Splitter = splitter;
         LastActivity = now;
         SeenAt = path;
-        Tracker = null!;
     }
 
     /// <summary>The target path (the <c>filename</c> label), also once the file was rotated away from it.</summary>
@@ -49,7 +53,11 @@ internal sealed class TailedFile
 
     public LineSplitter Splitter { get; set; }
 
-    public AckTracker Tracker { get; private set; }
+    public AckTracker Tracker
+    {
+        get => Volatile.Read(ref _tracker!);
+        private set => Volatile.Write(ref _tracker, value);
+    }
 
     /// <summary>The handle: the file itself, or the compressed file under <see cref="Gzip"/>.</summary>
     public FileStream? Stream { get; set; }
@@ -97,8 +105,15 @@ internal sealed class TailedFile
     /// <summary>The position it started at in this run.</summary>
     public long StartPosition { get; private set; }
 
-    /// <summary>The position of the last line given a token.</summary>
-    public long LastTracked { get; set; }
+    /// <summary>The position of the last line given a token (read by the positions writer's watch).</summary>
+    public long LastTracked
+    {
+        get => Volatile.Read(ref _lastTracked);
+        set => Volatile.Write(ref _lastTracked, value);
+    }
+
+    /// <summary>The watch the positions writer keeps for this file.</summary>
+    public PositionsWriter.CommitWatch? Watch { get; set; }
 
     /// <summary>The position of the last line handed downstream (what shutdown waits to see acknowledged).</summary>
     public long LastEmitted { get; set; }
