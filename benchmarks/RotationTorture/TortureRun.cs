@@ -23,7 +23,7 @@ internal sealed record TortureOptions(
 /// <summary>What a torture run found.</summary>
 internal sealed record TortureResult(
     TortureOptions Options, long Received, long Lost, long Duplicates, int Kills, int MaxBatchLines, int Rotations, int DeletedByNode,
-    long RssAtOutageStart, long RssPeakInOutage, long FailedPushes, TimeSpan Elapsed, double AgentCpuSeconds, IReadOnlyList<string> Missing, string AgentLog)
+    long RssAtOutageStart, long RssPeakInOutage, long FailedPushes, TimeSpan ResumedAfter, TimeSpan Elapsed, double AgentCpuSeconds, IReadOnlyList<string> Missing, string AgentLog)
 {
     /// <summary>The bound on duplicates: one unacknowledged batch per kill (one client).</summary>
     public long DuplicateBound => (long)Kills * MaxBatchLines;
@@ -31,7 +31,7 @@ internal sealed record TortureResult(
     public override string ToString() =>
         $"{Options.Mode}: {Options.Expected:N0} lines ({Options.Pods} pods x {Options.LinesPerPod:N0} at {Options.LinesPerSecond:N0}/s each), " +
         $"{Rotations} rotations, {DeletedByNode} files deleted by the node, {Kills} SIGKILLs" +
-        (Options.OutageGenerations > 0 ? $", endpoint down (500 x {FailedPushes:N0}) for {Options.OutageGenerations} rotations, agent RSS {RssAtOutageStart / 1e6:F1} MB at the outage's start, peak {RssPeakInOutage / 1e6:F1} MB during it" : string.Empty) +
+        (Options.OutageGenerations > 0 ? $", endpoint down (500 x {FailedPushes:N0}) for {Options.OutageGenerations} rotations, agent RSS {RssAtOutageStart / 1e6:F1} MB at the outage's start, peak {RssPeakInOutage / 1e6:F1} MB during it, delivery resumed {ResumedAfter.TotalSeconds:F1} s after the recovery" : string.Empty) +
         $": received {Received:N0}, lost {Lost:N0}, duplicates {Duplicates:N0} (bound {Kills} x largest batch {MaxBatchLines:N0} = {DuplicateBound:N0}), " +
         $"{Elapsed.TotalSeconds:F1} s, agent CPU {AgentCpuSeconds:F1} s";
 }
@@ -55,6 +55,7 @@ internal static class TortureRun
         File.WriteAllText(config, AgentConfig(root, writer.Glob, receiver.PushUrl));
         var cpu = TimeSpan.Zero;
         long rssStart = 0, rssPeak = 0;
+        var resumedAfter = TimeSpan.Zero;
         var kills = 0;
         var agent = await AgentProcess.StartAsync(config, agentLog, options.Timeout).ConfigureAwait(false);
         try
@@ -100,8 +101,12 @@ internal static class TortureRun
                 }
 
                 rssPeak = Math.Max(rssPeak, agent.RssBytes);
+                var before = receiver.Unique;
                 receiver.Failing = false;
-                progress?.Invoke($"endpoint back after {receiver.Failed:N0} failed pushes (agent RSS peak {rssPeak / 1e6:F1} MB)");
+                var back = Stopwatch.StartNew();
+                await receiver.WaitForUniqueAsync(before + 1, options.Timeout).ConfigureAwait(false);
+                resumedAfter = back.Elapsed;
+                progress?.Invoke($"endpoint back after {receiver.Failed:N0} failed pushes (agent RSS peak {rssPeak / 1e6:F1} MB); delivery resumed {resumedAfter.TotalSeconds:F1} s later");
             }
 
             await writing.ConfigureAwait(false);
@@ -117,7 +122,7 @@ internal static class TortureRun
         var log = File.Exists(agentLog) ? File.ReadAllText(agentLog) : string.Empty;
         var result = new TortureResult(
             options, receiver.Unique, options.Expected - receiver.Unique, receiver.Duplicates, kills, receiver.MaxBatch, writer.Rotations, writer.Deleted,
-            rssStart, rssPeak, receiver.Failed, clock.Elapsed, cpu.TotalSeconds, receiver.Missing(20), log);
+            rssStart, rssPeak, receiver.Failed, resumedAfter, clock.Elapsed, cpu.TotalSeconds, receiver.Missing(20), log);
         if (options.WorkDirectory is null)
         {
             Directory.Delete(root, recursive: true);
