@@ -32,7 +32,9 @@ namespace Pipeline.Sources.Files;
 /// rotated after the newest stored one are read from their start; older ones are not read again.</para>
 /// <para>copytruncate: a file smaller than the position, or whose first bytes changed, was truncated. Before it
 /// is read again from 0, the rest of its previous content is read from the copy (the sibling whose first bytes
-/// match the fingerprint, plain or compressed) from the position reached. The one window that remains is
+/// match the fingerprint, plain or compressed) from the position reached. Each read of a live file is checked against
+/// its first bytes before it is used, so a truncation racing a read never passes new bytes off as old. Files are opened
+/// without .NET's advisory lock, so a .NET writer's exclusive open never fails because of the agent. The one window that remains is
 /// logrotate's own: lines written after the copy was taken and before the truncation are in neither file, and
 /// cannot be read by anyone (logrotate's manual says so); lines written before the copy are never lost.</para>
 /// <para>Loss: only a generation deleted outright (not renamed, copied or compressed) while the agent held no
