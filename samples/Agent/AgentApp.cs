@@ -57,6 +57,7 @@ public sealed class AgentApp : IAsyncDisposable
         builder.Services.AddPrometheusMetrics(o =>
         {
             o.Meters.Add("Pipeline.Loki");
+            o.Meters.Add(global::Pipeline.Sources.Files.FileTailSource.MeterName);
             o.Meters.Add(global::Pipeline.Stages.Flow.MetricsStage.DefaultMeterName);
         });
         var factory = new AgentPipelineFactory(config, stages ?? StageRegistry.CreateDefault());

@@ -308,17 +308,21 @@ public sealed class ClientConfig
     }
 }
 
-/// <summary>The retry schedule of a client.</summary>
+/// <summary>The retry schedule of a client (Promtail's <c>backoff_config</c>).</summary>
 public sealed class BackoffConfig
 {
     /// <summary>First wait.</summary>
     public TimeSpan MinPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Longest wait.</summary>
-    public TimeSpan MaxPeriod { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Longest wait: 5 s unless given (Promtail's 5 min would delay delivery that long after a recovery).</summary>
+    public TimeSpan MaxPeriod { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Retries before a batch is given up (0: retry forever, so nothing is dropped while backpressure holds the sources).</summary>
-    public int MaxRetries { get; init; } = 10;
+    /// <summary>
+    /// Retries before a batch is dropped (counted as <c>dropped{reason="max_retries"}</c>), when <c>max_retries</c>
+    /// is given; <see langword="null"/> when it is not, and 0 as in Promtail, both retry forever, so nothing is
+    /// dropped while backpressure holds the sources.
+    /// </summary>
+    public int? MaxRetries { get; init; }
 
     internal static BackoffConfig Read(ConfigNode node)
     {
@@ -326,8 +330,8 @@ public sealed class BackoffConfig
         var config = new BackoffConfig
         {
             MinPeriod = node["min_period"].AsDuration(TimeSpan.FromMilliseconds(500), allowZero: false),
-            MaxPeriod = node["max_period"].AsDuration(TimeSpan.FromMinutes(5), allowZero: false),
-            MaxRetries = node["max_retries"].AsInt32(10, 0),
+            MaxPeriod = node["max_period"].AsDuration(TimeSpan.FromSeconds(5), allowZero: false),
+            MaxRetries = node["max_retries"].IsMissing ? null : node["max_retries"].AsInt32(0, 0),
         };
         if (config.MaxPeriod < config.MinPeriod)
         {

@@ -16,8 +16,9 @@ namespace Pipeline.Loki.Push;
 /// Pushes entries to Loki (or anything speaking its push API), like Promtail's client: batches per tenant, grouped
 /// by stream, sent when a batch reaches <see cref="LokiPushSinkOptions.BatchSize"/> or has waited
 /// <see cref="LokiPushSinkOptions.BatchWait"/>; 429, 5xx and network errors are retried with exponential backoff and
-/// jitter (honouring <c>Retry-After</c>); other 4xx are dropped, counted and logged. Entries are acknowledged only
-/// after a 2xx or a definitive drop.
+/// jitter (honouring <c>Retry-After</c>), by default forever and at most <see cref="LokiPushSinkOptions.MaxBackoff"/>
+/// (5 s) apart, so delivery resumes within seconds of a recovery; other 4xx are dropped, counted and logged. Entries
+/// are acknowledged only after a 2xx or a definitive drop.
 /// </summary>
 /// <remarks>
 /// Each tenant has one batch in flight at a time, so a stream's entries always arrive in order. While a tenant's
@@ -27,6 +28,9 @@ namespace Pipeline.Loki.Push;
 public sealed class LokiPushSink : ILogSink, IDisposable
 {
     private static readonly Meter s_defaultMeter = new(LokiPushInstruments.MeterName);
+
+    /// <summary>The longest <c>Retry-After</c> honoured when <see cref="LokiPushSinkOptions.MaxBackoff"/> is shorter.</summary>
+    private static readonly TimeSpan s_maxRetryAfter = TimeSpan.FromMinutes(5);
 
     private readonly LokiPushSinkOptions _options;
     private readonly LabelSet _externalLabels;
@@ -481,17 +485,28 @@ public sealed class LokiPushSink : ILogSink, IDisposable
                     }
 
                     _context.Metrics.AddErrors();
-                    if (!Options.RetryForever && attempt >= Options.MaxRetries)
+                    if (Options.MaxRetries is { } maxRetries && attempt >= maxRetries)
                     {
                         LokiPushLog.GaveUp(_context.Logger, _sink._host, tenant, attempt, outcome.Describe(), count);
                         Drop(batch, "max_retries");
                         return;
                     }
 
-                    var delay = outcome.RetryAfter ?? Jitter(backoff);
-                    if (delay > Options.MaxBackoff)
+                    TimeSpan delay;
+                    if (outcome.RetryAfter is { } retryAfter)
                     {
-                        delay = Options.MaxBackoff;
+                        // A server that says when to come back is up: it is believed, within reason.
+                        var ceiling = Options.MaxBackoff > s_maxRetryAfter ? Options.MaxBackoff : s_maxRetryAfter;
+                        delay = retryAfter > ceiling ? ceiling : retryAfter;
+                    }
+                    else
+                    {
+                        delay = Jitter(backoff);
+                        if (delay > Options.MaxBackoff)
+                        {
+                            // At the cap, spread over its last quarter so that clients that failed together do not retry together.
+                            delay = Options.MaxBackoff - TimeSpan.FromTicks((long)(Options.MaxBackoff.Ticks * 0.25 * Random.Shared.NextDouble()));
+                        }
                     }
 
                     backoff = backoff * 2 > Options.MaxBackoff ? Options.MaxBackoff : backoff * 2;

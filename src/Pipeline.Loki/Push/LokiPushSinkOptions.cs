@@ -44,9 +44,6 @@ public sealed class LokiPushSinkOptions
     /// <summary>Default <see cref="MaxRequestSize"/>: 4 MiB, the body limit of a typical gateway in front of Loki.</summary>
     public const int DefaultMaxRequestSize = 4 * 1024 * 1024;
 
-    /// <summary>Default <see cref="MaxRetries"/>: 10 (Promtail's <c>backoff_config.max_retries</c>).</summary>
-    public const int DefaultMaxRetries = 10;
-
     /// <summary>Default <see cref="MaxErrorBodyLogged"/>: 1 KiB.</summary>
     public const int DefaultMaxErrorBodyLogged = 1024;
 
@@ -56,8 +53,13 @@ public sealed class LokiPushSinkOptions
     /// <summary>Default <see cref="MinBackoff"/>: 500 ms (Promtail's <c>min_period</c>).</summary>
     public static TimeSpan DefaultMinBackoff { get; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Default <see cref="MaxBackoff"/>: 5 min (Promtail's <c>max_period</c>).</summary>
-    public static TimeSpan DefaultMaxBackoff { get; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Default <see cref="MaxBackoff"/>: 5 s (Promtail's <c>max_period</c> is 5 min). Retries go on until the
+    /// endpoint answers, so the longest delay is also how late an endpoint that came back is noticed: capped at
+    /// seconds, delivery resumes within seconds of a recovery, at the cost of one retried request per 5 s per client
+    /// while it is down.
+    /// </summary>
+    public static TimeSpan DefaultMaxBackoff { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Default <see cref="Timeout"/>: 10 s (Promtail's <c>timeout</c>).</summary>
     public static TimeSpan DefaultTimeout { get; } = TimeSpan.FromSeconds(10);
@@ -80,17 +82,19 @@ public sealed class LokiPushSinkOptions
     /// <summary>The first retry delay; it doubles per retry up to <see cref="MaxBackoff"/>, with jitter.</summary>
     public TimeSpan MinBackoff { get; set; } = DefaultMinBackoff;
 
-    /// <summary>The longest retry delay (also caps a server's <c>Retry-After</c>).</summary>
+    /// <summary>
+    /// The longest backoff delay; retries at the cap are spread over its last quarter. A server's <c>Retry-After</c>
+    /// is honoured up to 5 minutes (or up to this, when longer).
+    /// </summary>
     public TimeSpan MaxBackoff { get; set; } = DefaultMaxBackoff;
 
-    /// <summary>Retries after the first attempt before a batch is dropped (<c>max_retries</c>), unless <see cref="RetryForever"/>.</summary>
-    public int MaxRetries { get; set; } = DefaultMaxRetries;
-
     /// <summary>
-    /// Keep retrying a retryable failure forever instead of dropping after <see cref="MaxRetries"/>: nothing is lost
-    /// while backpressure holds the sources (files on disk are the buffer).
+    /// Retries after the first attempt before a batch of a retryable failure (429, 5xx, network) is dropped and
+    /// counted (<c>dropped{reason="max_retries"}</c>); <see langword="null"/> (the default) retries forever: the sink
+    /// stops reading while it retries, the sources stop with it, and the files on disk are the buffer, so nothing is
+    /// lost however long the endpoint is down. (Promtail's default is 10, which drops batches in a long outage.)
     /// </summary>
-    public bool RetryForever { get; set; }
+    public int? MaxRetries { get; set; }
 
     /// <summary>The time allowed for one request, measured on the pipeline's clock.</summary>
     public TimeSpan Timeout { get; set; } = DefaultTimeout;
@@ -162,9 +166,9 @@ public sealed class LokiPushSinkOptions
             throw new ArgumentOutOfRangeException(nameof(MaxRequestSize), MaxRequestSize, $"MaxRequestSize must be at least 1024 bytes; got {MaxRequestSize}.");
         }
 
-        if (MaxRetries < 0)
+        if (MaxRetries is < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(MaxRetries), MaxRetries, $"MaxRetries must be 0 or more; got {MaxRetries}.");
+            throw new ArgumentOutOfRangeException(nameof(MaxRetries), MaxRetries, $"MaxRetries must be 0 or more (or null to retry forever); got {MaxRetries}.");
         }
 
         if (MaxErrorBodyLogged < 0)

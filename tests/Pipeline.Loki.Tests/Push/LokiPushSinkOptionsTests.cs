@@ -39,16 +39,15 @@ public class LokiPushSinkOptionsTests
     }
 
     [Fact]
-    public void Defaults_MatchPromtail()
+    public void Defaults_MatchPromtailButNeverDropAndNoticeRecoveryWithinSeconds()
     {
         var options = new LokiPushSinkOptions();
 
         Assert.Equal(TimeSpan.FromSeconds(1), options.BatchWait);
         Assert.Equal(1024 * 1024, options.BatchSize);
         Assert.Equal(TimeSpan.FromMilliseconds(500), options.MinBackoff);
-        Assert.Equal(TimeSpan.FromMinutes(5), options.MaxBackoff);
-        Assert.Equal(10, options.MaxRetries);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.MaxBackoff);
+        Assert.Null(options.MaxRetries);
         Assert.Equal(TimeSpan.FromSeconds(10), options.Timeout);
-        Assert.False(options.RetryForever);
     }
 }

@@ -171,6 +171,26 @@ public class LokiPushSinkTests
     }
 
     [Fact]
+    public async Task Retry_ByDefault_RetriesPastPromtailsTenAttemptsAtMostMaxBackoffApartAndDelivers()
+    {
+        await using var loki = await FakeLoki.StartAsync();
+        loki.Respond = (i, _) => Task.FromResult(i < 15 ? 503 : 204);
+        await using var sink = new SinkHarness(Options(loki));
+        var started = sink.Time.GetUtcNow();
+
+        await sink.WriteLinesAsync("api", "kept");
+        await sink.AdvanceUntilAsync(() => loki.Count >= 16, TimeSpan.FromMilliseconds(500), loki);
+        await sink.WaitCommittedAsync(1);
+
+        Assert.Equal(15, SinkHarness.Sum(sink.Retries));
+        Assert.Equal(0, SinkHarness.Sum(sink.Dropped));
+        Assert.Equal(["kept"], loki.Received.OrderBy(p => p.Index).Last().Lines);
+
+        // 0.5 + 1 + 2 + 4 s, then at most 5 s each: a recovered endpoint is noticed within seconds, not minutes.
+        Assert.InRange(sink.Time.GetUtcNow() - started, TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(15 * 5 + 10));
+    }
+
+    [Fact]
     public async Task Order_PerStreamUnderRetries_IsPreserved()
     {
         await using var loki = await FakeLoki.StartAsync();
@@ -206,7 +226,7 @@ public class LokiPushSinkTests
     {
         var port = SinkHarness.FreePort();
         var url = new Uri($"http://127.0.0.1:{port}/loki/api/v1/push");
-        await using var sink = new SinkHarness(new LokiPushSinkOptions { Url = url, RetryForever = true, MaxBackoff = TimeSpan.FromSeconds(2) });
+        await using var sink = new SinkHarness(new LokiPushSinkOptions { Url = url, MaxBackoff = TimeSpan.FromSeconds(2) });
 
         await sink.WriteLinesAsync("api", "survives");
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -251,7 +271,7 @@ public class LokiPushSinkTests
         dead.Respond = (_, _) => Task.FromResult(503);
         var tracker = new AckTracker(requiredAcknowledgements: 2);
         await using var a = new SinkHarness(Options(alive), tracker: tracker, name: "alive");
-        await using var d = new SinkHarness(Options(dead, o => o.RetryForever = true), time: a.Time, tracker: tracker, name: "dead");
+        await using var d = new SinkHarness(Options(dead), time: a.Time, tracker: tracker, name: "dead");
 
         for (var i = 0; i < 3; i++)
         {
@@ -362,7 +382,7 @@ public class LokiPushSinkTests
     {
         await using var loki = await FakeLoki.StartAsync();
         loki.Respond = (_, _) => Task.FromResult(500);
-        await using var sink = new SinkHarness(Options(loki, o => o.RetryForever = true));
+        await using var sink = new SinkHarness(Options(loki));
 
         await sink.WriteLinesAsync("api", "x");
         await sink.AdvanceUntilAsync(() => loki.Count >= 2, TimeSpan.FromMilliseconds(500), loki);

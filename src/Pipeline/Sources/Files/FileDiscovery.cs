@@ -9,7 +9,8 @@ namespace Pipeline.Sources.Files;
 /// <param name="Identity">Device and inode.</param>
 /// <param name="Size">Size at scan time.</param>
 /// <param name="Labels">The labels of its entries.</param>
-internal sealed record DiscoveredFile(string Path, FileIdentity Identity, long Size, LabelSet Labels);
+/// <param name="RealPath">Where the file really is (a symlink's final target; else <paramref name="Path"/>): its rotated generations are next to it.</param>
+internal sealed record DiscoveredFile(string Path, FileIdentity Identity, long Size, LabelSet Labels, string RealPath);
 
 /// <summary>
 /// Finds the files to tail: expands include globs (<c>__path__</c>), removes excluded ones (<c>__path_exclude__</c>)
@@ -123,11 +124,49 @@ internal sealed partial class FileDiscovery
         var result = new List<DiscoveredFile>(byIdentity.Count);
         foreach (var (identity, (path, isLink, size)) in byIdentity)
         {
-            result.Add(new DiscoveredFile(path, identity, size, LabelsFor(path, isLink)));
+            result.Add(new DiscoveredFile(path, identity, size, LabelsFor(path, isLink), isLink ? RealPathOf(path) : path));
         }
 
         result.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         return result;
+    }
+
+    /// <summary>Whether <paramref name="path"/> is one this discovery would match (by the include and exclude patterns), whether or not it exists.</summary>
+    /// <param name="path">A path, e.g. one from the positions file.</param>
+    /// <returns>Whether it is a target of this discovery.</returns>
+    public bool Matches(string path)
+    {
+        if ((!_includeRotated && IsRotated(Path.GetFileName(path))) || IsExcluded(path))
+        {
+            return false;
+        }
+
+        foreach (var pattern in _include)
+        {
+            if (pattern.IsMatch(path))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The labels of the entries of a target that is not (or no longer) found by a scan, e.g. one only its rotated generations are left of.</summary>
+    /// <param name="path">The target's path.</param>
+    /// <returns>Its labels.</returns>
+    public LabelSet LabelsFor(string path) => LabelsFor(path, isLink: false);
+
+    private static string RealPathOf(string path)
+    {
+        try
+        {
+            return File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
+        }
+        catch (IOException)
+        {
+            return path;
+        }
     }
 
     private static bool IsSymbolicLink(string path)
@@ -247,17 +286,7 @@ internal sealed partial class FileDiscovery
         }
 
         var builder = _staticLabels.ToBuilder().Set("filename", path);
-        var layoutPath = path;
-        if (isLink)
-        {
-            try
-            {
-                layoutPath = File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? path;
-            }
-            catch (IOException)
-            {
-            }
-        }
+        var layoutPath = isLink ? RealPathOf(path) : path;
 
         var pods = KubeletPath().Match(layoutPath);
         var containers = ContainersPath().Match(path);

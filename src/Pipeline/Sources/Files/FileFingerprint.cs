@@ -40,11 +40,52 @@ internal readonly record struct FileFingerprint(ulong Hash, int Length)
     public static FileFingerprint Read(SafeFileHandle handle, int length = Size)
     {
         Span<byte> buffer = stackalloc byte[Size];
-        buffer = buffer[..Math.Min(length, Size)];
-        var total = 0;
-        while (total < buffer.Length)
+        var total = ReadHead(handle, buffer[..Math.Min(length, Size)]);
+        return new FileFingerprint(Compute(buffer[..total]), total);
+    }
+
+    /// <summary>The fingerprint of <paramref name="head"/>, a file's first bytes (at most <see cref="Size"/> are used).</summary>
+    public static FileFingerprint Of(ReadOnlySpan<byte> head)
+    {
+        head = head[..Math.Min(head.Length, Size)];
+        return new FileFingerprint(Compute(head), head.Length);
+    }
+
+    /// <summary>
+    /// Reads up to <see cref="Size"/> first bytes of a file, of its uncompressed content for a compressed one.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="compressed">Whether it is gzip-compressed.</param>
+    /// <param name="head">At least <see cref="Size"/> bytes to fill.</param>
+    /// <returns>How many bytes were read, or -1 when it cannot be read.</returns>
+    public static int ReadHead(string path, bool compressed, Span<byte> head)
+    {
+        head = head[..Size];
+        if (compressed)
         {
-            var read = RandomAccess.Read(handle, buffer[total..], total);
+            return CompressedLog.ReadHead(path, head);
+        }
+
+        try
+        {
+            using var file = FileStat.OpenRead(path, bufferSize: 0);
+            return ReadHead(file.SafeFileHandle, head);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>Reads up to <see cref="Size"/> first bytes of an open file into <paramref name="head"/>.</summary>
+    /// <returns>How many bytes were read.</returns>
+    public static int ReadHead(SafeFileHandle handle, Span<byte> head)
+    {
+        head = head[..Math.Min(head.Length, Size)];
+        var total = 0;
+        while (total < head.Length)
+        {
+            var read = RandomAccess.Read(handle, head[total..], total);
             if (read == 0)
             {
                 break;
@@ -53,8 +94,14 @@ internal readonly record struct FileFingerprint(ulong Hash, int Length)
             total += read;
         }
 
-        return new FileFingerprint(Compute(buffer[..total]), total);
+        return total;
     }
+
+    /// <summary>
+    /// Whether a file whose first bytes are <paramref name="head"/> is the file this fingerprint was taken of: its
+    /// first <see cref="Length"/> bytes hash the same. An empty fingerprint matches nothing (it says nothing).
+    /// </summary>
+    public bool MatchesHead(ReadOnlySpan<byte> head) => Length > 0 && head.Length >= Length && Compute(head[..Length]) == Hash;
 
     /// <summary>Whether the file's leading bytes still match: compares this fingerprint's prefix of <paramref name="handle"/>.</summary>
     /// <param name="handle">The file now found under the identity.</param>

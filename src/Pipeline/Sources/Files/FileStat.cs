@@ -39,6 +39,12 @@ internal static class FileStat
     private const int DevMajorOffset = 136;
     private const int DevMinorOffset = 140;
 
+    private const int OpenReadOnly = 0;
+    private const int OpenCloseOnExec = 0x80000;
+    private const int ErrorNoEntry = 2;
+    private const int ErrorAccess = 13;
+    private const int ErrorNotDirectory = 20;
+
     private static bool s_unavailable = !OperatingSystem.IsLinux();
 
     /// <summary>Stats <paramref name="path"/>, following symlinks.</summary>
@@ -106,6 +112,60 @@ internal static class FileStat
             status = default;
             return false;
         }
+    }
+
+    /// <summary>
+    /// Opens a file for reading without the advisory lock .NET takes on Unix (<c>flock(LOCK_SH)</c> for any
+    /// <see cref="FileShare"/> but <see cref="FileShare.None"/>): a reader of logs must never make a .NET writer's
+    /// exclusive open (<c>File.Create</c>, <c>File.Copy</c>'s target) fail. Renames and deletions of the open file do
+    /// not disturb the reader.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="bufferSize">The stream's buffer size (0 for none).</param>
+    /// <returns>The stream.</returns>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="UnauthorizedAccessException">It may not be read.</exception>
+    /// <exception cref="IOException">It cannot be opened.</exception>
+    public static FileStream OpenRead(string path, int bufferSize)
+    {
+        if (!s_unavailable)
+        {
+            var pathBytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+            Encoding.UTF8.GetBytes(path, pathBytes);
+            int fd;
+            try
+            {
+                fd = NativeMethods.Open(pathBytes, OpenReadOnly | OpenCloseOnExec);
+            }
+            catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+            {
+                fd = -2;
+            }
+
+            if (fd >= 0)
+            {
+                return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, bufferSize);
+            }
+
+            if (fd == -1)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                throw errno switch
+                {
+                    ErrorNoEntry or ErrorNotDirectory => new FileNotFoundException($"Could not find file '{path}'.", path),
+                    ErrorAccess => new UnauthorizedAccessException($"Access to the path '{path}' is denied."),
+                    _ => new IOException($"Could not open '{path}' (errno {errno})."),
+                };
+            }
+        }
+
+        return new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Open,
+            Access = FileAccess.Read,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = bufferSize,
+        });
     }
 
     private static bool TryStatx(int directory, byte[] path, int flags, byte[] buffer, out FileStatus status)
@@ -183,5 +243,10 @@ internal static class FileStat
         [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static extern int Statx(int dirfd, byte[] pathname, int flags, uint mask, byte[] statxbuf);
+
+        // int open(const char *pathname, int flags); (no O_CREAT, so no mode argument)
+        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int Open(byte[] pathname, int flags);
     }
 }

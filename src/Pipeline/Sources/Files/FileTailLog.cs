@@ -40,4 +40,28 @@ internal static partial class FileTailLog
 
     [LoggerMessage(311, LogLevel.Warning, "Open file limit {Limit} reached; {Path} waits for a free handle")]
     public static partial void OpenFileLimit(ILogger logger, int limit, string path);
+
+    [LoggerMessage(312, LogLevel.Information, "Resuming {Path} ({Identity}), a rotated generation of {Target}, at offset {Offset}")]
+    public static partial void ResumingRotated(ILogger logger, string path, FileIdentity identity, string target, long offset);
+
+    [LoggerMessage(313, LogLevel.Information, "{Path} ({Identity}) is a generation of {Target} rotated away before it was read; reading it from offset {Offset}")]
+    public static partial void MissedGeneration(ILogger logger, string path, FileIdentity identity, string target, long offset);
+
+    [LoggerMessage(314, LogLevel.Warning, "{Path} ({Identity}) was deleted before it was read to its end: {Bytes} bytes after offset {Offset} are lost")]
+    public static partial void DeletedBeforeRead(ILogger logger, string path, FileIdentity identity, long bytes, long offset);
+
+    [LoggerMessage(315, LogLevel.Information, "{Target} ({Identity}) in the positions file is gone from disk; what it held beyond offset {Offset}, if anything, was not read")]
+    public static partial void StoredFileGone(ILogger logger, string target, FileIdentity identity, long offset);
+
+    [LoggerMessage(316, LogLevel.Information, "{Path} was truncated (copytruncate); reading the rest of its previous content from the copy {Copy} from offset {Offset}")]
+    public static partial void ReadingCopy(ILogger logger, string path, string copy, long offset);
+
+    [LoggerMessage(317, LogLevel.Warning, "{Path} was truncated and no copy with its first bytes was found: lines written after offset {Offset} and before the truncation are lost")]
+    public static partial void CopyMissing(ILogger logger, string path, long offset);
+
+    [LoggerMessage(318, LogLevel.Warning, "{Path} holds less than its gzip trailer says and has stopped changing; taking what it holds as complete")]
+    public static partial void CompressedShort(ILogger logger, string path);
+
+    [LoggerMessage(319, LogLevel.Warning, "{Path} could not be decompressed; it is read again on the next round")]
+    public static partial void DecompressFailed(ILogger logger, Exception exception, string path);
 }

@@ -47,7 +47,11 @@ public sealed class FileTailOptions
     /// <summary>The positions file, or <see langword="null"/> to keep positions in memory only.</summary>
     public string? PositionsPath { get; set; }
 
-    /// <summary>How often positions are written (and at shutdown). Default 10 s.</summary>
+    /// <summary>
+    /// Positions are written as acknowledgements arrive (coalesced: one write at a time, the next one taking every
+    /// acknowledgement that arrived meanwhile) and at shutdown; this is how often they are also written regardless,
+    /// forgetting stored entries of files that are gone (Promtail's <c>positions.sync_period</c>). Default 10 s.
+    /// </summary>
     public TimeSpan SyncPeriod { get; set; } = DefaultSyncPeriod;
 
     /// <summary>How often the globs are expanded again to find new, rotated and deleted files. Default 10 s.</summary>

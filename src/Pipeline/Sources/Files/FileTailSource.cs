@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
+using Pipeline.Diagnostics;
 using Pipeline.Model;
 using Pipeline.Runtime;
 
@@ -14,33 +17,70 @@ namespace Pipeline.Sources.Files;
 /// <remarks>
 /// <para>One loop serves every file: each round it rescans when the scan interval is due, reads every file that
 /// grew (up to a fair share per file per round), and waits for the poll interval (or a file-system watcher hint)
-/// when nothing was new. Emission waits when downstream is full, so a slow sink stops reading: the files are the
-/// buffer.</para>
-/// <para>Rotation: a file whose path now names another file (rename + create, kubelet's <c>0.log</c> rotation) or
-/// that was deleted is read to its end through the handle still open, its last unterminated line is emitted, then
-/// the handle is released and the new file (a new identity) starts at 0. copytruncate: a file smaller than the
-/// position, or whose first bytes changed, is read again from 0. The unavoidable window: lines written after the last
-/// read and before the truncation exist only in the copy, which is a rotated name and not a target, so they are not
-/// read; with a poll interval of 250 ms that window is the poll interval.</para>
+/// when nothing was new. Emission waits when downstream is full, so a slow or dead sink stops reading: the files are
+/// the buffer. Scans go on while emission waits, so the generations that rotate meanwhile are found and kept open.</para>
+/// <para>Rotation: each target path has a lineage of generations, read oldest first. A file whose path now names
+/// another file (rename + create, kubelet's <c>0.log</c> -> <c>0.log.&lt;timestamp&gt;</c>, logrotate's
+/// <c>app.log.1</c>) or that was deleted is read to its end through its handle, else where a scan last saw it (by
+/// device and inode among the target's rotated siblings), else in its compressed form (<c>.gz</c>, found by the
+/// fingerprint of its first bytes, decompressed and skipped to the offset); then it is let go. A sibling that
+/// appears under a rotated name without ever having been seen at the target path (it rotated between two scans) is
+/// read from its start; siblings already read, or there before the agent first started, are not.</para>
+/// <para>Restart: the positions file keeps every generation not yet fully acknowledged (identity, fingerprint,
+/// offset of the last acknowledged line, where it was last seen), and is written as acknowledgements arrive. At
+/// start each stored generation is looked for among its target's siblings and resumed at its offset; siblings
+/// rotated after the newest stored one are read from their start; older ones are not read again.</para>
+/// <para>copytruncate: a file smaller than the position, or whose first bytes changed, was truncated. Before it
+/// is read again from 0, the rest of its previous content is read from the copy (the sibling whose first bytes
+/// match the fingerprint, plain or compressed) from the position reached. Each read of a live file is checked against
+/// its first bytes before it is used, so a truncation racing a read never passes new bytes off as old. Files are opened
+/// without .NET's advisory lock, so a .NET writer's exclusive open never fails because of the agent. The one window that remains is
+/// logrotate's own: lines written after the copy was taken and before the truncation are in neither file, and
+/// cannot be read by anyone (logrotate's manual says so); lines written before the copy are never lost.</para>
+/// <para>Loss: only a generation deleted outright (not renamed, copied or compressed) while the agent held no
+/// handle to it and before it was read to its end; it is logged with its path and counted as dropped with
+/// reason <c>deleted_before_read</c> (lines estimated from the target's average line length; the exact byte count
+/// on <see cref="DroppedBytesInstrument"/>).</para>
 /// </remarks>
-public sealed class FileTailSource : ILogSource, IDrainAware
+public sealed partial class FileTailSource : ILogSource, IDrainAware
 {
+    /// <summary>The meter of the file source's own instruments (besides the pipeline's four).</summary>
+    public const string MeterName = "Pipeline.Files";
+
+    /// <summary>
+    /// Bytes of log files lost before they were read, tagged with <c>pipeline</c>, <c>component</c> and
+    /// <c>reason</c> (<c>deleted_before_read</c>): a Prometheus exporter shows <c>pipeline_file_dropped_bytes_total</c>.
+    /// </summary>
+    public const string DroppedBytesInstrument = "pipeline.file.dropped_bytes";
+
+    /// <summary>The drop reason of a file deleted before it was read to its end.</summary>
+    public const string DeletedBeforeRead = "deleted_before_read";
+
     private const string DroppedTooLong = "line_too_long";
     private const int MaxBytesPerTurn = 4 * 1024 * 1024;
+
+    private static readonly Meter s_meter = new(MeterName);
+    private static readonly Counter<long> s_droppedBytes = s_meter.CreateCounter<long>(DroppedBytesInstrument, "By", "Bytes of log files lost before they were read, by reason.");
 
     private readonly FileTailOptions _options;
     private readonly LabelSet _staticLabels;
     private readonly Dictionary<FileIdentity, TailedFile> _files = [];
     private readonly List<TailedFile> _order = [];
+    private readonly Dictionary<string, TargetLineage> _lineages = new(StringComparer.Ordinal);
+    private readonly Lock _stateLock = new();
     private readonly Lock _signalLock = new();
     private readonly List<(long Round, TaskCompletionSource Signal)> _roundWaiters = [];
     private TaskCompletionSource _poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _scanned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _roundsStarted;
     private IReadOnlyList<TailTarget> _targets = [];
     private Run? _finishedRun;
+    private PositionsStore? _store;
     private volatile bool _scanRequested;
     private int _openHandles;
     private long _truncatedLines;
+    private long _lostBytes;
+    private long _lostFiles;
 
     /// <summary>Creates the source; the options are validated and copied.</summary>
     /// <param name="options">The settings.</param>
@@ -60,6 +100,22 @@ public sealed class FileTailSource : ILogSource, IDrainAware
 
     /// <summary>How many lines were truncated to the maximum line size.</summary>
     internal long TruncatedLines => Interlocked.Read(ref _truncatedLines);
+
+    /// <summary>How many bytes were lost to files deleted before they were read.</summary>
+    internal long LostBytes => Interlocked.Read(ref _lostBytes);
+
+    /// <summary>How many files were deleted before they were read to their end.</summary>
+    internal long LostFiles => Interlocked.Read(ref _lostFiles);
+
+    /// <summary>How many times the positions file was written.</summary>
+    internal long PositionsWrites => _store?.Writes ?? 0;
+
+    /// <summary>Completes after the next scan (also one made while emission waits, when no round can finish).</summary>
+    internal Task NextScan => Volatile.Read(ref _scanned).Task;
+
+
+    /// <summary>Completes after the positions file's next write.</summary>
+    internal Task NextPositionsWrite => _store?.NextWrite ?? Task.CompletedTask;
 
     /// <summary>Asks for a round now (and a rescan), without waiting for the poll interval.</summary>
     internal void RequestPoll()
@@ -88,9 +144,9 @@ public sealed class FileTailSource : ILogSource, IDrainAware
         ArgumentNullException.ThrowIfNull(context);
         var time = context.TimeProvider;
         var positions = _options.PositionsPath is null ? null : PositionsStore.Acquire(_options.PositionsPath, time, context.Logger);
+        _store = positions;
         var run = new Run(this, context, positions);
         var watchers = _options.UseFileSystemWatcher ? StartWatchers(run.Discovery, context.Logger) : [];
-        var nextScan = DateTimeOffset.MinValue;
         var nextSync = time.GetUtcNow() + _options.SyncPeriod;
         var nextSnapshot = DateTimeOffset.MinValue;
         try
@@ -98,19 +154,14 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             while (!cancellationToken.IsCancellationRequested)
             {
                 var round = Interlocked.Increment(ref _roundsStarted);
-                var now = time.GetUtcNow();
-                if (_scanRequested || now >= nextScan)
-                {
-                    _scanRequested = false;
-                    run.Scan(now);
-                    nextScan = now + _options.ScanInterval;
-                }
-
+                run.ScanIfDue(time.GetUtcNow());
                 var progressed = await run.ReadAllAsync(cancellationToken).ConfigureAwait(false);
-                now = time.GetUtcNow();
+                var now = time.GetUtcNow();
+                run.PruneSettled();
                 if (now >= nextSync)
                 {
-                    run.SavePositions();
+                    // Positions are written as acknowledgements arrive; this also forgets entries of files long gone.
+                    run.RequestSave(prune: true);
                     nextSync = now + _options.SyncPeriod;
                 }
 
@@ -125,7 +176,7 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 CompleteRound(round);
                 if (!progressed)
                 {
-                    await WaitForPollAsync(time, cancellationToken).ConfigureAwait(false);
+                    await WaitForPollAsync(time, run.NextScan, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -172,11 +223,13 @@ public sealed class FileTailSource : ILogSource, IDrainAware
 
     /// <summary>Writes the final positions: by now every sink has acknowledged (or will never acknowledge) what was read.</summary>
     /// <param name="cancellationToken">Not used.</param>
-    /// <returns>A completed task.</returns>
-    public Task OnDrainedAsync(CancellationToken cancellationToken)
+    /// <returns>A task that completes once they are written.</returns>
+    public async Task OnDrainedAsync(CancellationToken cancellationToken)
     {
-        Interlocked.Exchange(ref _finishedRun, null)?.Finish();
-        return Task.CompletedTask;
+        if (Interlocked.Exchange(ref _finishedRun, null) is { } run)
+        {
+            await run.FinishAsync().ConfigureAwait(false);
+        }
     }
 
     private void CompleteRound(long round)
@@ -203,14 +256,23 @@ public sealed class FileTailSource : ILogSource, IDrainAware
         }
     }
 
-    private async Task WaitForPollAsync(TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Waits for the poll interval, a poke, or the next scan, whichever comes first.</summary>
+    private async Task WaitForPollAsync(TimeProvider time, DateTimeOffset nextScan, CancellationToken cancellationToken)
     {
         var poke = _poke;
-        if (!poke.Task.IsCompleted)
+        var now = time.GetUtcNow();
+        var wait = nextScan - now < _options.PollInterval ? nextScan - now : _options.PollInterval;
+        if (!poke.Task.IsCompleted && wait > TimeSpan.Zero)
         {
             using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(_options.PollInterval, time, delayCancel.Token);
-            await Task.WhenAny(delay, poke.Task).ConfigureAwait(false);
+            var delay = Task.Delay(wait, time, delayCancel.Token);
+
+            // A clock that moved on between reading it and starting the timer would leave the timer late.
+            if (time.GetUtcNow() < now + wait)
+            {
+                await Task.WhenAny(delay, poke.Task).ConfigureAwait(false);
+            }
+
             await delayCancel.CancelAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -250,15 +312,20 @@ public sealed class FileTailSource : ILogSource, IDrainAware
     }
 
     /// <summary>One run's working state (what a restart rebuilds from the positions file).</summary>
-    private sealed class Run
+    private sealed partial class Run
     {
         private readonly FileTailSource _source;
         private readonly SourceContext _context;
         private readonly FileTailOptions _options;
         private readonly PositionsStore? _positions;
+        private readonly PositionsWriter? _writer;
         private readonly bool _positionsWereCorrupt;
-        private bool _firstScan = true;
         private readonly List<TailedFile> _inChunk = [];
+        private readonly List<TailedFile> _settling = [];
+        private readonly byte[] _head = new byte[FileFingerprint.Size];
+        private readonly Dictionary<FileIdentity, (long Size, long ModifiedNs)> _unsettledSiblings = [];
+        private readonly KeyValuePair<string, object?>[] _tags;
+        private bool _firstScan = true;
         private EntryChunk? _chunk;
 
         public Run(FileTailSource source, SourceContext context, PositionsStore? positions)
@@ -268,158 +335,37 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             _options = source._options;
             _positions = positions;
             _positionsWereCorrupt = positions?.WasCorrupt ?? false;
+            _writer = positions is null ? null : new PositionsWriter(positions, this, FillSnapshot);
+            _tags =
+            [
+                new(PipelineInstruments.PipelineTag, context.PipelineName),
+                new(PipelineInstruments.ComponentTag, context.Name),
+                new(PipelineInstruments.ReasonTag, DeletedBeforeRead),
+            ];
             Discovery = new FileDiscovery(_options.Include, _options.Exclude, _options.IncludeRotated, source._staticLabels, context.Logger);
         }
 
         public FileDiscovery Discovery { get; }
 
+        /// <summary>When the next scan is due.</summary>
+        public DateTimeOffset NextScan { get; private set; } = DateTimeOffset.MinValue;
+
         private Dictionary<FileIdentity, TailedFile> Files => _source._files;
 
         private List<TailedFile> Order => _source._order;
 
-        public void Scan(DateTimeOffset now)
+        private Dictionary<string, TargetLineage> Lineages => _source._lineages;
+
+        private Lock StateLock => _source._stateLock;
+
+        public void ScanIfDue(DateTimeOffset now)
         {
-            var found = Discovery.Scan();
-            var seen = new HashSet<FileIdentity>();
-            foreach (var file in found)
+            if (_source._scanRequested || now >= NextScan)
             {
-                seen.Add(file.Identity);
+                _source._scanRequested = false;
+                Scan(now);
+                NextScan = now + _options.ScanInterval;
             }
-
-            // Files whose identity is gone from every matched path were renamed away or deleted: finish them first,
-            // so the old file's last lines go out before the new file's at the same path.
-            foreach (var file in Order)
-            {
-                if (!file.Finishing && !seen.Contains(file.Identity))
-                {
-                    file.Finishing = true;
-                }
-            }
-
-            foreach (var discovered in found)
-            {
-                if (Files.TryGetValue(discovered.Identity, out var existing))
-                {
-                    existing.Path = discovered.Path;
-                    existing.Labels = discovered.Labels;
-                    continue;
-                }
-
-                Add(discovered, now);
-            }
-
-            _firstScan = false;
-        }
-
-        private void Add(DiscoveredFile discovered, DateTimeOffset now)
-        {
-            var file = new TailedFile(discovered, new LineSplitter(_options.MaxLineBytes, _options.OversizedLines), now);
-            if (!TryOpen(file))
-            {
-                file.Splitter.Dispose();
-                return;
-            }
-
-            var start = StartPosition(file, discovered);
-            file.Restart(start, _context.CreateAckTracker(start));
-            Files[file.Identity] = file;
-            Order.Add(file);
-            FileTailLog.Tailing(_context.Logger, file.Path, file.Identity, start);
-        }
-
-        private long StartPosition(TailedFile file, DiscoveredFile discovered)
-        {
-            var size = discovered.Size;
-            if (_positions is not null && _positions.TryClaim(discovered.Path, out var stored))
-            {
-                if (!stored.Identity.IsKnown)
-                {
-                    // A Promtail positions file: trust the offset unless the file is now shorter.
-                    return stored.Offset <= size ? stored.Offset : 0;
-                }
-
-                if (stored.Identity == file.Identity)
-                {
-                    if (file.Stream is not null && stored.Fingerprint.Length > 0 && !stored.Fingerprint.Matches(file.Stream.SafeFileHandle))
-                    {
-                        FileTailLog.InodeReused(_context.Logger, file.Path);
-                        return 0;
-                    }
-
-                    return stored.Offset <= size ? stored.Offset : 0;
-                }
-
-                // The path now holds another file (rotated while we were down): it is new data.
-                return 0;
-            }
-
-            if (_firstScan && _positionsWereCorrupt)
-            {
-                return _options.CorruptPositionsStart == FileStartPolicy.End ? size : 0;
-            }
-
-            return _firstScan && _options.TailFromEnd ? size : 0;
-        }
-
-        private bool TryOpen(TailedFile file)
-        {
-            if (_source._openHandles >= _options.MaxOpenFiles && !EvictOne())
-            {
-                FileTailLog.OpenFileLimit(_context.Logger, _options.MaxOpenFiles, file.Path);
-                return file.Stream is not null;
-            }
-
-            try
-            {
-                var stream = new FileStream(file.Path, new FileStreamOptions
-                {
-                    Mode = FileMode.Open,
-                    Access = FileAccess.Read,
-                    Share = FileShare.ReadWrite | FileShare.Delete,
-                    BufferSize = 0,
-                    Options = FileOptions.SequentialScan,
-                });
-                if (!FileStat.TryStat(stream.SafeFileHandle, file.Path, out var status) || status.Identity != file.Identity)
-                {
-                    // The path names another file now: this one can no longer be reopened.
-                    stream.Dispose();
-                    return false;
-                }
-
-                file.Stream = stream;
-                Interlocked.Increment(ref _source._openHandles);
-                if (!file.Fingerprint.IsComplete)
-                {
-                    file.Fingerprint = FileFingerprint.Read(stream.SafeFileHandle);
-                }
-
-                return true;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                FileTailLog.ReadFailed(_context.Logger, ex, file.Path);
-                return false;
-            }
-        }
-
-        private bool EvictOne()
-        {
-            TailedFile? oldest = null;
-            foreach (var file in Order)
-            {
-                if (file.Stream is not null && !file.Finishing && (oldest is null || file.LastActivity < oldest.LastActivity))
-                {
-                    oldest = file;
-                }
-            }
-
-            if (oldest is null)
-            {
-                return false;
-            }
-
-            Close(oldest);
-            return true;
         }
 
         public async Task<bool> ReadAllAsync(CancellationToken cancellationToken)
@@ -434,7 +380,7 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 for (var i = 0; i < Order.Count; i++)
                 {
                     var file = Order[i];
-                    if (file.Finishing != (pass == 0))
+                    if (file.Released || file.Finishing != (pass == 0))
                     {
                         continue;
                     }
@@ -443,12 +389,14 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 }
             }
 
-            for (var i = Order.Count - 1; i >= 0; i--)
+            lock (StateLock)
             {
-                if (Order[i].Released)
+                for (var i = Order.Count - 1; i >= 0; i--)
                 {
-                    Files.Remove(Order[i].Identity);
-                    Order.RemoveAt(i);
+                    if (Order[i].Released)
+                    {
+                        Order.RemoveAt(i);
+                    }
                 }
             }
 
@@ -456,20 +404,156 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             return progressed;
         }
 
+        public void CloseIdle(DateTimeOffset now)
+        {
+            foreach (var file in Order)
+            {
+                if (file.Stream is not null && !file.Finishing && !file.Reading && now - file.LastActivity >= _options.IdleTimeout)
+                {
+                    Close(file);
+                }
+            }
+        }
+
+        public void CloseAll()
+        {
+            foreach (var file in Order)
+            {
+                Close(file);
+            }
+        }
+
+        /// <summary>Stops the positions writer, writes the final positions and gives up the shared positions file.</summary>
+        public async Task FinishAsync()
+        {
+            if (_writer is not null)
+            {
+                await _writer.StopAsync().ConfigureAwait(false);
+            }
+
+            SavePositions();
+            _positions?.Release();
+        }
+
+        public void ReleasePendingChunk()
+        {
+            _chunk?.Release();
+            _chunk = null;
+        }
+
+        /// <summary>Writes the positions now, on this thread.</summary>
+        public void SavePositions() => _positions?.Save(this, Snapshot());
+
+        /// <summary>Asks the positions writer for a write.</summary>
+        public void RequestSave(bool prune = false) => _writer?.Request(prune);
+
+        /// <summary>Forgets released files whose last lines are now acknowledged.</summary>
+        public void PruneSettled()
+        {
+            var pruned = false;
+            lock (StateLock)
+            {
+                for (var i = _settling.Count - 1; i >= 0; i--)
+                {
+                    if (_settling[i].IsSettled)
+                    {
+                        _settling.RemoveAt(i);
+                        pruned = true;
+                    }
+                }
+            }
+
+            if (pruned)
+            {
+                RequestSave();
+            }
+        }
+
+        /// <summary>What the positions file holds for this source now.</summary>
+        private List<PositionEntry> Snapshot()
+        {
+            var entries = new List<PositionEntry>(Order.Count + _settling.Count);
+            FillSnapshot(entries);
+            return entries;
+        }
+
+        /// <summary>Adds every generation not released, and released ones not yet fully acknowledged, to <paramref name="entries"/>.</summary>
+        private void FillSnapshot(List<PositionEntry> entries)
+        {
+            lock (StateLock)
+            {
+                foreach (var file in Order)
+                {
+                    if (!file.Released)
+                    {
+                        entries.Add(file.ToEntry());
+                    }
+                }
+
+                foreach (var file in _settling)
+                {
+                    entries.Add(file.ToEntry());
+                }
+            }
+        }
+
         private async Task<bool> ReadFileAsync(TailedFile file, DateTimeOffset now, long timestamp, CancellationToken cancellationToken)
+        {
+            if (!file.Lineage.IsHead(file))
+            {
+                // An older generation of the same target is read first, so the stream's lines stay in order.
+                return false;
+            }
+
+            file.Reading = true;
+            try
+            {
+                return file.Compressed
+                    ? await ReadCompressedAsync(file, timestamp, cancellationToken).ConfigureAwait(false)
+                    : await ReadPlainAsync(file, now, timestamp, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                file.Reading = false;
+            }
+        }
+
+        private async Task<bool> ReadPlainAsync(TailedFile file, DateTimeOffset now, long timestamp, CancellationToken cancellationToken)
         {
             if (file.Stream is null)
             {
-                // An idle (closed) file: reopen it by path only if that path still names it and it grew.
-                if (file.Finishing || !FileStat.TryStat(file.Path, out var byPath) || byPath.Identity != file.Identity)
+                if (file.Finishing)
                 {
-                    Release(file, "gone while its handle was closed");
-                    return false;
-                }
+                    var located = TryLocate(file);
+                    if (located != Located.Opened)
+                    {
+                        if (located == Located.Gone)
+                        {
+                            GiveUp(file);
+                        }
 
-                if ((byPath.Size == file.LastSize && byPath.ModifiedNs == file.LastModified) || !TryOpen(file))
+                        return false;
+                    }
+
+                    if (file.Compressed)
+                    {
+                        return await ReadCompressedAsync(file, timestamp, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                else
                 {
-                    return false;
+                    // An idle (closed) file: reopen it by path only if that path still names it and it grew.
+                    if (!FileStat.TryStat(file.Path, out var byPath) || byPath.Identity != file.Identity)
+                    {
+                        // Renamed or deleted while closed: find it where it went, next round.
+                        SetFinishing(file);
+                        return true;
+                    }
+
+                    if ((byPath.Size == file.LastSize && byPath.ModifiedNs == file.LastModified) || !TryOpen(file))
+                    {
+                        return false;
+                    }
                 }
             }
 
@@ -480,9 +564,14 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 return false;
             }
 
-            if (status.Links == 0)
+            if (status.Links == 0 && !file.Finishing)
             {
-                file.Finishing = true;
+                SetFinishing(file);
+            }
+
+            if (status.Size > file.KnownSize)
+            {
+                file.KnownSize = status.Size;
             }
 
             // Size alone misses a copytruncate that regrew to the same size, so a changed mtime counts as a change too.
@@ -490,28 +579,43 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             file.LastModified = status.ModifiedNs;
             if (status.Size < file.Splitter.Position || (changed && FingerprintChanged(file, status.Size)))
             {
-                FileTailLog.Truncated(_context.Logger, file.Path, status.Size, file.Splitter.Position);
-                file.Fingerprint = FileFingerprint.Read(stream.SafeFileHandle);
-                file.Restart(0, _context.CreateAckTracker(0));
-                file.LastSize = -1;
-                changed = true;
+                if (file.Finishing)
+                {
+                    // A rotated file is not written to, let alone truncated; what it held past its size is gone.
+                    FileTailLog.Truncated(_context.Logger, file.SeenAt ?? file.Path, status.Size, file.Splitter.Position);
+                    Release(file, "truncated after it was rotated");
+                    return false;
+                }
+
+                await TruncatedAsync(file, status, cancellationToken).ConfigureAwait(false);
+                return true;
             }
 
             if (!changed)
             {
                 if (file.Finishing)
                 {
-                    await ReadAsync(file, timestamp, isFinal: true, cancellationToken).ConfigureAwait(false);
-                    Release(file, status.Links == 0 ? "deleted" : "rotated");
+                    var more = await ReadAsync(file, timestamp, isFinal: true, cancellationToken).ConfigureAwait(false);
+                    if (!more)
+                    {
+                        Release(file, status.Links == 0 ? "deleted" : "rotated");
+                    }
+
+                    return more;
                 }
 
                 return false;
             }
 
             file.LastActivity = now;
-            if (!file.Fingerprint.IsComplete && status.Size > file.Fingerprint.Length)
+            if (!file.Fingerprint.IsComplete && status.Size > file.Fingerprint.Length && file.Splitter.Position > file.HeadLength)
             {
-                file.Fingerprint = FileFingerprint.Read(stream.SafeFileHandle);
+                // Resumed past its first bytes: the fingerprint can only be completed from the file as it is now.
+                var fingerprint = FileFingerprint.Read(stream.SafeFileHandle);
+                lock (StateLock)
+                {
+                    file.Fingerprint = fingerprint;
+                }
             }
 
             return await ReadAsync(file, timestamp, file.Finishing, cancellationToken).ConfigureAwait(false);
@@ -524,15 +628,141 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 && !file.Fingerprint.Matches(file.Stream!.SafeFileHandle);
         }
 
-        /// <summary>Reads from the committed-to-splitter position to the end (or a fair share), emitting lines.</summary>
+        /// <summary>Reads a plain file from the splitter's position to the end (or a fair share), emitting lines.</summary>
         /// <returns>Whether the file had more than this turn could take.</returns>
         private async Task<bool> ReadAsync(TailedFile file, long timestamp, bool isFinal, CancellationToken cancellationToken)
         {
             var stream = file.Stream!;
-            var splitter = file.Splitter;
-            stream.Position = splitter.Position;
+            stream.Position = file.Splitter.Position;
             var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: _options.ReadBufferSize, minimumReadSize: 4096, leaveOpen: true));
+            bool more;
+            bool truncated;
+            try
+            {
+                (more, _, truncated) = await ReadLinesAsync(file, reader, timestamp, isFinal, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await reader.CompleteAsync().ConfigureAwait(false);
+            }
+
+            if (truncated)
+            {
+                FileStat.TryStat(stream.SafeFileHandle, file.Path, out var status);
+                await TruncatedAsync(file, status, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+
+            // Where the stream stopped is the size seen; a partial line beyond the splitter's position is re-read next turn.
+            file.LastSize = more ? -1 : stream.Position;
+            if (stream.Position > file.KnownSize)
+            {
+                file.KnownSize = stream.Position;
+            }
+
+            return more;
+        }
+
+        /// <summary>Reads a compressed generation on from where its decompressor is, to its end (or a fair share).</summary>
+        /// <returns>Whether it had more than this turn could take.</returns>
+        private async Task<bool> ReadCompressedAsync(TailedFile file, long timestamp, CancellationToken cancellationToken)
+        {
+            if (file.Stream is null && TryLocate(file) is var located && located != Located.Opened)
+            {
+                if (located == Located.Gone)
+                {
+                    GiveUp(file);
+                }
+
+                return false;
+            }
+
+            try
+            {
+                if (file.GzipReader is null)
+                {
+                    var gzip = CompressedLog.Decompress(file.Stream!);
+                    file.Gzip = gzip;
+                    var skipped = await CompressedLog.SkipAsync(gzip, file.Splitter.Position, cancellationToken).ConfigureAwait(false);
+                    if (skipped < file.Splitter.Position)
+                    {
+                        // Shorter than the offset reached: read through already, or still being written.
+                        if (IsCompressedComplete(file, skipped))
+                        {
+                            Release(file, "compressed, read through already");
+                        }
+                        else
+                        {
+                            CloseGzip(file);
+                        }
+
+                        return false;
+                    }
+
+                    file.GzipReader = PipeReader.Create(gzip, new StreamPipeReaderOptions(bufferSize: _options.ReadBufferSize, minimumReadSize: 4096, leaveOpen: true));
+                }
+
+                var (more, cutShort, _) = await ReadLinesAsync(file, file.GzipReader, timestamp, isFinal: true, cancellationToken).ConfigureAwait(false);
+                if (more)
+                {
+                    return true;
+                }
+
+                if (cutShort)
+                {
+                    // Still being compressed: read it again (from the splitter's position) once it is complete.
+                    CloseGzip(file);
+                    return false;
+                }
+
+                Release(file, "compressed generation read");
+                return false;
+            }
+            catch (InvalidDataException ex)
+            {
+                FileTailLog.DecompressFailed(_context.Logger, ex, file.SeenAt ?? file.Path);
+                CloseGzip(file);
+                return false;
+            }
+        }
+
+        /// <summary>Whether a compressed file that decompressed to <paramref name="length"/> bytes is whole (by its trailer, or by having stopped changing).</summary>
+        private bool IsCompressedComplete(TailedFile file, long length)
+        {
+            var handle = file.Stream!.SafeFileHandle;
+            if (CompressedLog.TrailerSays(handle, length))
+            {
+                file.GzipShort = null;
+                return true;
+            }
+
+            // Several gzip members (only the last one's length is in the trailer), or a file cut short for good.
+            var now = FileStat.TryStat(handle, file.Path, out var status) ? (status.Size, status.ModifiedNs) : (-1, -1);
+            if (file.GzipShort == now)
+            {
+                FileTailLog.CompressedShort(_context.Logger, file.SeenAt ?? file.Path);
+                return true;
+            }
+
+            file.GzipShort = now;
+            return false;
+        }
+
+        /// <summary>Splits lines from <paramref name="reader"/> into chunks, as far as this turn goes.</summary>
+        /// <returns>
+        /// Whether there was more than a turn takes; whether a compressed file ended earlier than its trailer says; and
+        /// whether a live file turned out truncated before its bytes were used.
+        /// </returns>
+        private async Task<(bool More, bool CutShort, bool Truncated)> ReadLinesAsync(TailedFile file, PipeReader reader, long timestamp, bool isFinal, CancellationToken cancellationToken)
+        {
+            var splitter = file.Splitter;
             var more = false;
+            var cutShort = false;
+            var truncated = false;
+
+            // Each read of a live file is checked against its first bytes before it is split: a truncation racing the
+            // read is then met exactly where the reading stands, so no byte of the new content passes as the old.
+            var live = !file.Finishing && !file.Compressed;
             var startPosition = splitter.Position;
             long lines = 0;
             try
@@ -541,7 +771,30 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 {
                     var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                     var buffer = result.Buffer;
+                    if (live && buffer.Length > 0)
+                    {
+                        if (file.Fingerprint.Length > 0 && !file.Fingerprint.Matches(file.Stream!.SafeFileHandle))
+                        {
+                            // Truncated (copytruncate) since these bytes were read, or before: they may be the new
+                            // content, so none is used; the old content's rest comes from the copy, from this position.
+                            reader.AdvanceTo(buffer.Start);
+                            truncated = true;
+                            break;
+                        }
+
+                        if (file.HeadLength < FileFingerprint.Size && splitter.Position <= file.HeadLength)
+                        {
+                            ExtendHead(file, buffer, splitter.Position);
+                        }
+                    }
+
                     var final = isFinal && result.IsCompleted;
+                    if (final && file.Compressed && !IsCompressedComplete(file, splitter.Position + buffer.Length))
+                    {
+                        final = false;
+                        cutShort = true;
+                    }
+
                     while (splitter.TryReadLine(ref buffer, final, out var line))
                     {
                         var chunk = _chunk ??= _context.Chunks.Rent();
@@ -585,8 +838,9 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             }
             finally
             {
-                await reader.CompleteAsync().ConfigureAwait(false);
                 _context.Metrics.AddReceived(lines);
+                file.Lineage.LinesRead += lines;
+                file.Lineage.BytesRead += splitter.Position - startPosition;
                 var dropped = splitter.DroppedLines - file.ReportedDropped;
                 if (dropped > 0)
                 {
@@ -595,9 +849,26 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 }
             }
 
-            // Where the stream stopped is the size seen; a partial line beyond the splitter's position is re-read next turn.
-            file.LastSize = more ? -1 : stream.Position;
-            return more;
+            return (more, cutShort, truncated);
+        }
+
+        /// <summary>Takes the file's first bytes from what was read (not from the file, which may have changed since), and fingerprints them.</summary>
+        private void ExtendHead(TailedFile file, in ReadOnlySequence<byte> buffer, long bufferOffset)
+        {
+            var skip = file.HeadLength - bufferOffset;
+            var take = (int)Math.Min(FileFingerprint.Size - file.HeadLength, buffer.Length - skip);
+            if (take <= 0)
+            {
+                return;
+            }
+
+            buffer.Slice(skip, take).CopyTo(file.Head.AsSpan(file.HeadLength));
+            file.HeadLength += take;
+            var fingerprint = FileFingerprint.Of(file.Head.AsSpan(0, file.HeadLength));
+            lock (StateLock)
+            {
+                file.Fingerprint = fingerprint;
+            }
         }
 
         private async Task FlushChunkAsync(CancellationToken cancellationToken)
@@ -611,11 +882,21 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             _chunk = null;
             try
             {
-                await _context.EmitAsync(chunk, cancellationToken).ConfigureAwait(false);
+                var emit = _context.EmitAsync(chunk, cancellationToken);
+                if (emit.IsCompleted)
+                {
+                    await emit.ConfigureAwait(false);
+                }
+                else
+                {
+                    await WhileEmittingAsync(emit.AsTask(), cancellationToken).ConfigureAwait(false);
+                }
+
                 foreach (var file in _inChunk)
                 {
                     file.LastEmitted = file.LastTracked;
                     file.InChunk = false;
+                    _writer?.WriteWhenCommitted(file);
                 }
 
                 _inChunk.Clear();
@@ -628,67 +909,168 @@ public sealed class FileTailSource : ILogSource, IDrainAware
             }
         }
 
-        public void CloseIdle(DateTimeOffset now)
+        /// <summary>
+        /// Waits for downstream to take a chunk, scanning on schedule meanwhile: during an outage the generations that
+        /// rotate (and get compressed or deleted) are found and held open while nothing can be read.
+        /// </summary>
+        private async Task WhileEmittingAsync(Task emit, CancellationToken cancellationToken)
         {
+            var time = _context.TimeProvider;
+            while (!emit.IsCompleted)
+            {
+                var now = time.GetUtcNow();
+                if (now >= NextScan)
+                {
+                    ScanIfDue(now);
+                    continue;
+                }
+
+                using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = Task.Delay(NextScan - now, time, delayCancel.Token);
+
+                // A clock that moved on between reading it and starting the timer would leave the timer late.
+                if (time.GetUtcNow() < NextScan)
+                {
+                    await Task.WhenAny(emit, delay).ConfigureAwait(false);
+                }
+
+                await delayCancel.CancelAsync().ConfigureAwait(false);
+            }
+
+            await emit.ConfigureAwait(false);
+        }
+
+        private bool TryOpen(TailedFile file)
+        {
+            if (_source._openHandles >= _options.MaxOpenFiles && !EvictOne())
+            {
+                FileTailLog.OpenFileLimit(_context.Logger, _options.MaxOpenFiles, file.Path);
+                return file.Stream is not null;
+            }
+
+            var path = file.SeenAt ?? file.Path;
+            try
+            {
+                var stream = file.Compressed ? CompressedLog.Open(path) : FileStat.OpenRead(path, bufferSize: 0);
+                if (!FileStat.TryStat(stream.SafeFileHandle, path, out var status) || status.Identity != file.Identity)
+                {
+                    // The path names another file now: this one can no longer be reopened there.
+                    stream.Dispose();
+                    return false;
+                }
+
+                file.Stream = stream;
+                Interlocked.Increment(ref _source._openHandles);
+                if (!file.Compressed && !file.Fingerprint.IsComplete)
+                {
+                    var count = FileFingerprint.ReadHead(stream.SafeFileHandle, file.Head);
+                    file.HeadLength = count;
+                    var fingerprint = FileFingerprint.Of(file.Head.AsSpan(0, count));
+                    lock (StateLock)
+                    {
+                        file.Fingerprint = fingerprint;
+                    }
+                }
+
+                return true;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                if (ex is not FileNotFoundException)
+                {
+                    FileTailLog.ReadFailed(_context.Logger, ex, path);
+                }
+
+                return false;
+            }
+        }
+
+        private bool EvictOne()
+        {
+            TailedFile? oldest = null;
             foreach (var file in Order)
             {
-                if (file.Stream is not null && !file.Finishing && now - file.LastActivity >= _options.IdleTimeout)
+                if (file.Stream is not null && !file.Finishing && !file.Reading && (oldest is null || file.LastActivity < oldest.LastActivity))
                 {
-                    Close(file);
+                    oldest = file;
                 }
             }
+
+            if (oldest is null)
+            {
+                return false;
+            }
+
+            Close(oldest);
+            return true;
         }
 
-        public void CloseAll()
+        private void SetFinishing(TailedFile file, bool save = true)
         {
-            foreach (var file in Order)
+            lock (StateLock)
             {
-                Close(file);
+                file.Finishing = true;
+                file.SeenAt = null;
+            }
+
+            if (save)
+            {
+                RequestSave();
             }
         }
 
-        /// <summary>Writes the final positions and gives up the shared positions file.</summary>
-        public void Finish()
+        /// <summary>Gives up a generation that is gone before it was read to its end: counted and logged, never silently.</summary>
+        private void GiveUp(TailedFile file)
         {
-            SavePositions();
-            _positions?.Release();
-        }
-
-        public void ReleasePendingChunk()
-        {
-            _chunk?.Release();
-            _chunk = null;
-        }
-
-        public void SavePositions()
-        {
-            if (_positions is null)
+            var unread = file.KnownSize - file.Splitter.Position;
+            if (unread > 0)
             {
-                return;
+                ReportLost(file.SeenAt ?? file.Path, file.Identity, file.Splitter.Position, unread, file.Lineage);
             }
 
-            var owned = new List<PositionEntry>(Order.Count);
-            foreach (var file in Order)
-            {
-                if (!file.Finishing)
-                {
-                    owned.Add(new PositionEntry(file.Path, file.Tracker.CommittedPosition, file.Identity, file.Fingerprint));
-                }
-            }
+            Release(file, unread > 0 ? "deleted before it was read to its end" : "gone");
+        }
 
-            _positions.Save(this, owned);
+        private void ReportLost(string path, FileIdentity identity, long offset, long bytes, TargetLineage lineage)
+        {
+            // The lines were never read, so their count is estimated from the target's average line length.
+            var lines = lineage.LinesRead > 0 && lineage.BytesRead > 0 ? Math.Max(1, (long)Math.Ceiling(bytes * (double)lineage.LinesRead / lineage.BytesRead)) : 1;
+            _context.Metrics.AddDropped(lines, DeletedBeforeRead);
+            s_droppedBytes.Add(bytes, _tags);
+            Interlocked.Add(ref _source._lostBytes, bytes);
+            Interlocked.Increment(ref _source._lostFiles);
+            FileTailLog.DeletedBeforeRead(_context.Logger, path, identity, bytes, offset);
         }
 
         private void Release(TailedFile file, string reason)
         {
             Close(file);
-            file.Released = true;
+            lock (StateLock)
+            {
+                file.Released = true;
+                if (Files.TryGetValue(file.Identity, out var tracked) && ReferenceEquals(tracked, file))
+                {
+                    // Its identity may name a new file soon (inodes are reused), which is then a file of its own.
+                    Files.Remove(file.Identity);
+                }
+
+                file.Lineage.Remove(file);
+                file.Lineage.MarkSeen(file.Identity, file.Fingerprint);
+                if (!file.IsSettled)
+                {
+                    // Its last lines may still be in flight: it stays in the positions file until they are acknowledged.
+                    _settling.Add(file);
+                }
+            }
+
             file.Splitter.Dispose();
-            FileTailLog.Released(_context.Logger, file.Path, file.Identity, file.Splitter.Position, reason);
+            FileTailLog.Released(_context.Logger, file.SeenAt ?? file.Path, file.Identity, file.Splitter.Position, reason);
+            RequestSave();
         }
 
         private void Close(TailedFile file)
         {
+            CloseGzip(file);
             if (file.Stream is { } stream)
             {
                 stream.Dispose();
@@ -696,62 +1078,14 @@ public sealed class FileTailSource : ILogSource, IDrainAware
                 Interlocked.Decrement(ref _source._openHandles);
             }
         }
-    }
 
-    /// <summary>One tailed file: its identity, handle, splitter (read position) and acknowledgement tracker.</summary>
-    private sealed class TailedFile
-    {
-        public TailedFile(DiscoveredFile discovered, LineSplitter splitter, DateTimeOffset now)
+        private static void CloseGzip(TailedFile file)
         {
-            Path = discovered.Path;
-            Identity = discovered.Identity;
-            Labels = discovered.Labels;
-            Splitter = splitter;
-            LastActivity = now;
-            Tracker = null!;
-        }
-
-        public string Path { get; set; }
-
-        public FileIdentity Identity { get; }
-
-        public LabelSet Labels { get; set; }
-
-        public LineSplitter Splitter { get; }
-
-        public AckTracker Tracker { get; private set; }
-
-        public FileStream? Stream { get; set; }
-
-        public FileFingerprint Fingerprint { get; set; }
-
-        public long LastSize { get; set; } = -1;
-
-        public long LastModified { get; set; } = -1;
-
-        public DateTimeOffset LastActivity { get; set; }
-
-        public bool Finishing { get; set; }
-
-        public bool Released { get; set; }
-
-        public long ReportedDropped { get; set; }
-
-        /// <summary>The position of the last line given a token.</summary>
-        public long LastTracked { get; set; }
-
-        /// <summary>The position of the last line handed downstream (what shutdown waits to see acknowledged).</summary>
-        public long LastEmitted { get; set; }
-
-        public bool InChunk { get; set; }
-
-        public void Restart(long position, AckTracker tracker)
-        {
-            Splitter.Reset(position);
-            Tracker = tracker;
-            LastTracked = position;
-            LastEmitted = position;
-            ReportedDropped = Splitter.DroppedLines;
+            // The reader's unconsumed bytes are dropped with it; the next reader starts again at the splitter's position.
+            file.GzipReader?.Complete();
+            file.GzipReader = null;
+            file.Gzip?.Dispose();
+            file.Gzip = null;
         }
     }
 }

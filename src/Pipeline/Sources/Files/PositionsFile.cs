@@ -5,22 +5,37 @@ using Microsoft.Extensions.Logging;
 namespace Pipeline.Sources.Files;
 
 /// <summary>One file's committed position.</summary>
-/// <param name="Path">The path the file was matched as.</param>
-/// <param name="Offset">The offset just past the last line every sink acknowledged.</param>
+/// <param name="Path">The path the file was matched as (its target: the <c>filename</c> label of its lines).</param>
+/// <param name="Offset">The offset just past the last line every sink acknowledged (of the uncompressed content).</param>
 /// <param name="Identity">The file's device and inode, or <see cref="FileIdentity.None"/> when unknown (a Promtail file).</param>
-/// <param name="Fingerprint">A hash of the file's first bytes, to detect a recycled inode.</param>
-internal readonly record struct PositionEntry(string Path, long Offset, FileIdentity Identity, FileFingerprint Fingerprint);
+/// <param name="Fingerprint">A hash of the file's first bytes: detects a recycled inode, and finds the file again once it
+/// was compressed or copied.</param>
+/// <param name="Size">The size last seen (-1 when unknown): what a file deleted before it was read took with it.</param>
+/// <param name="Rotated">Whether the file was rotated away from <paramref name="Path"/> (a generation still being read).</param>
+/// <param name="SeenAt">Where a rotated file was last seen, if anywhere.</param>
+internal readonly record struct PositionEntry(
+    string Path, long Offset, FileIdentity Identity, FileFingerprint Fingerprint, long Size = -1, bool Rotated = false, string? SeenAt = null)
+{
+    /// <summary>The entry's key in the file: its path, or for a rotated generation the path plus its identity.</summary>
+    public string Key => Rotated ? $"{Path}@{Identity}" : Path;
+}
 
 /// <summary>
 /// The positions file: per tailed file, the committed offset, in Promtail's YAML shape
 /// (<c>positions: {path: "offset"}</c>, so a Promtail positions file can be taken over) plus a <c>files</c> map with
-/// what Promtail lacks: device, inode and a fingerprint of the first bytes.
+/// what Promtail lacks: device, inode, a fingerprint of the first bytes and the size last seen; and for rotated
+/// generations not yet fully acknowledged (only in <c>files</c>, keyed <c>&lt;path&gt;@&lt;device&gt;:&lt;inode&gt;</c>)
+/// the <c>target</c> path they were rotated away from and the <c>path</c> they were last seen at.
 /// </summary>
 /// <remarks>
 /// <para>
+/// Older files still load: Promtail's (offsets by path, no identity) and ours before rotated generations were kept
+/// (<c>v1</c>: no <c>size</c>, no rotated entries). Unknown fields are ignored, so an older version reads a newer file.
+/// </para>
+/// <para>
 /// The shape is fixed, so it is written and read by hand (the core package takes no YAML dependency). Writes are
-/// atomic: a temporary file is written, flushed to disk (fsync) and renamed over the old one, so a crash leaves
-/// either the old or the new file. A power loss can still leave a file of zeros or a torn file on some file systems;
+/// atomic: a temporary file is written, flushed to disk (fsync; for the frequent writes that follow acknowledgements,
+/// only periodically) and renamed over the old one, so a crash leaves either the old or the new file. A power loss can still leave a file of zeros or a torn file on some file systems;
 /// such a file (and any file that does not parse, or is empty) is reported with a warning naming it, moved aside as
 /// <c>&lt;name&gt;.corrupt-&lt;UTC timestamp&gt;</c>, and loading returns no positions with
 /// <see cref="LoadResult.WasCorrupt"/> set, so the source applies its configured start policy. Nothing here throws
@@ -35,13 +50,29 @@ internal readonly record struct PositionEntry(string Path, long Offset, FileIden
 internal sealed class PositionsFile
 {
     /// <summary>The first line of a positions file we wrote.</summary>
-    public const string Header = "# Pipeline file tail positions v1 (Promtail-compatible `positions`; `files` adds identities)";
+    public const string Header = "# Pipeline file tail positions v2 (Promtail-compatible `positions`; `files` adds identities and rotated files)";
+
+    /// <summary>The first line of a positions file written before rotated generations were kept (still read).</summary>
+    public const string HeaderV1 = "# Pipeline file tail positions v1 (Promtail-compatible `positions`; `files` adds identities)";
 
     /// <summary>The last line of a positions file we wrote.</summary>
     public const string Trailer = "# end";
 
+    private static readonly Comparison<PositionEntry> s_byKey = static (a, b) =>
+    {
+        // The order of the keys (path, then path@identity for rotated entries), without building them.
+        var byPath = string.CompareOrdinal(a.Path, b.Path);
+        return byPath != 0 ? byPath
+            : a.Rotated != b.Rotated ? a.Rotated.CompareTo(b.Rotated)
+            : a.Identity.Device != b.Identity.Device ? a.Identity.Device.CompareTo(b.Identity.Device)
+            : a.Identity.Inode.CompareTo(b.Identity.Inode);
+    };
+
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly List<PositionEntry> _sorted = [];
+    private readonly StringBuilder _text = new(4096);
+    private byte[] _bytes = new byte[4096];
 
     public PositionsFile(string path, TimeProvider timeProvider, ILogger logger)
     {
@@ -94,10 +125,15 @@ internal sealed class PositionsFile
         return new LoadResult([], true);
     }
 
-    /// <summary>Writes <paramref name="entries"/> atomically (temporary file, fsync, rename).</summary>
+    /// <summary>Writes <paramref name="entries"/> (one caller at a time: the store serializes writes) atomically (temporary file, fsync when <paramref name="durable"/>, rename).</summary>
     /// <param name="entries">The positions.</param>
+    /// <param name="durable">
+    /// Flush to disk before the rename. Without it the write survives a killed process (the kernel has it) but maybe
+    /// not a power loss, after which the previous durable file, or a file found corrupt, is read: positions only go
+    /// back, so lines repeat, none is lost.
+    /// </param>
     /// <returns>Whether the write succeeded (a failure is logged; the previous file stays).</returns>
-    public bool Save(IEnumerable<PositionEntry> entries)
+    public bool Save(IEnumerable<PositionEntry> entries, bool durable = true)
     {
         var temporary = Path + ".tmp";
         try
@@ -108,11 +144,27 @@ internal sealed class PositionsFile
                 Directory.CreateDirectory(directory);
             }
 
-            var bytes = Encoding.UTF8.GetBytes(Format(entries));
+            // Written often (as acknowledgements arrive), so the text and bytes are built in buffers kept across writes.
+            _sorted.Clear();
+            _sorted.AddRange(entries);
+            _text.Clear();
+            Format(_text, _sorted);
+            var length = 0;
+            var needed = Encoding.UTF8.GetMaxByteCount(_text.Length);
+            if (_bytes.Length < needed)
+            {
+                _bytes = new byte[Math.Max(needed, _bytes.Length * 2)];
+            }
+
+            foreach (var chunk in _text.GetChunks())
+            {
+                length += Encoding.UTF8.GetBytes(chunk.Span, _bytes.AsSpan(length));
+            }
+
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
+                stream.Write(_bytes, 0, length);
+                stream.Flush(flushToDisk: durable);
             }
 
             File.Move(temporary, Path, overwrite: true);
@@ -130,37 +182,68 @@ internal sealed class PositionsFile
     /// <returns>The text.</returns>
     public static string Format(IEnumerable<PositionEntry> entries)
     {
-        var sorted = entries.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
         var text = new StringBuilder();
+        Format(text, [.. entries]);
+        return text.ToString();
+    }
+
+    private static void Format(StringBuilder text, List<PositionEntry> sorted)
+    {
+        sorted.Sort(s_byKey);
         text.Append(Header).Append('\n');
-        text.Append(sorted.Count == 0 ? "positions: {}\n" : "positions:\n");
+        var current = 0;
         foreach (var entry in sorted)
         {
-            text.Append("  ");
-            AppendQuoted(text, entry.Path);
-            text.Append(": \"").Append(entry.Offset.ToString(CultureInfo.InvariantCulture)).Append("\"\n");
+            current += entry.Rotated ? 0 : 1;
+        }
+
+        text.Append(current == 0 ? "positions: {}\n" : "positions:\n");
+        foreach (var entry in sorted)
+        {
+            if (!entry.Rotated)
+            {
+                text.Append("  ");
+                AppendQuoted(text, entry.Path);
+                text.Append(CultureInfo.InvariantCulture, $": \"{entry.Offset}\"\n");
+            }
         }
 
         text.Append(sorted.Count == 0 ? "files: {}\n" : "files:\n");
         foreach (var entry in sorted)
         {
             text.Append("  ");
-            AppendQuoted(text, entry.Path);
+            AppendQuoted(text, entry.Path, entry.Rotated ? entry.Identity : null);
             text.Append(":\n");
+            if (entry.Rotated)
+            {
+                text.Append("    target: ");
+                AppendQuoted(text, entry.Path);
+                text.Append('\n');
+                if (entry.SeenAt is not null)
+                {
+                    text.Append("    path: ");
+                    AppendQuoted(text, entry.SeenAt);
+                    text.Append('\n');
+                }
+            }
+
             text.Append(CultureInfo.InvariantCulture, $"    device: {entry.Identity.Device}\n");
             text.Append(CultureInfo.InvariantCulture, $"    inode: {entry.Identity.Inode}\n");
             text.Append(CultureInfo.InvariantCulture, $"    fingerprint: \"{entry.Fingerprint.Hash:x16}\"\n");
             text.Append(CultureInfo.InvariantCulture, $"    fingerprint_bytes: {entry.Fingerprint.Length}\n");
             text.Append(CultureInfo.InvariantCulture, $"    offset: {entry.Offset}\n");
+            if (entry.Size >= 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"    size: {entry.Size}\n");
+            }
         }
 
         text.Append(Trailer).Append('\n');
-        return text.ToString();
     }
 
     /// <summary>Parses the file's YAML (ours, or Promtail's <c>positions</c> map alone).</summary>
     /// <param name="text">The file's text.</param>
-    /// <param name="entries">The positions by path.</param>
+    /// <param name="entries">The positions by <see cref="PositionEntry.Key"/> (the path, for a file not rotated).</param>
     /// <param name="error">What is wrong, when parsing fails.</param>
     /// <returns>Whether the text is a valid positions file.</returns>
     public static bool TryParse(string text, out Dictionary<string, PositionEntry> entries, out string error)
@@ -200,7 +283,7 @@ internal sealed class PositionsFile
 
             if (trimmed[0] == '#')
             {
-                if (number == 0 && line == Header)
+                if (number == 0 && line is Header or HeaderV1)
                 {
                     sawHeader = true;
                 }
@@ -281,7 +364,7 @@ internal sealed class PositionsFile
                         }
 
                         currentFile = key;
-                        details[key] = default;
+                        details[key] = FileDetails.New;
                     }
                     else if (indent > fileIndent && currentFile is not null && value is not null)
                     {
@@ -323,7 +406,26 @@ internal sealed class PositionsFile
                 path,
                 offset,
                 found ? new FileIdentity(file.Device, file.Inode) : FileIdentity.None,
-                found ? new FileFingerprint(file.Fingerprint, file.FingerprintBytes) : default);
+                found ? new FileFingerprint(file.Fingerprint, file.FingerprintBytes) : default,
+                found ? file.Size : -1);
+        }
+
+        foreach (var (key, file) in details)
+        {
+            if (file.Target is null)
+            {
+                continue;
+            }
+
+            if (file.Offset < 0)
+            {
+                error = $"rotated file entry '{key}' has no offset";
+                return false;
+            }
+
+            var entry = new PositionEntry(
+                file.Target, file.Offset, new FileIdentity(file.Device, file.Inode), new FileFingerprint(file.Fingerprint, file.FingerprintBytes), file.Size, Rotated: true, file.SeenAt);
+            entries[entry.Key] = entry;
         }
 
         error = string.Empty;
@@ -348,9 +450,19 @@ internal sealed class PositionsFile
             case "fingerprint_bytes" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var length) && length <= FileFingerprint.Size:
                 current.FingerprintBytes = length;
                 break;
-            case "offset" when long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _):
+            case "offset" when long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var offset):
+                current.Offset = offset;
                 break;
-            case "device" or "inode" or "fingerprint" or "fingerprint_bytes" or "offset":
+            case "size" when long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var size):
+                current.Size = size;
+                break;
+            case "target" when value.Length > 0:
+                current.Target = value;
+                break;
+            case "path" when value.Length > 0:
+                current.SeenAt = value;
+                break;
+            case "device" or "inode" or "fingerprint" or "fingerprint_bytes" or "offset" or "size" or "target" or "path":
                 error = $"invalid value '{value}' for '{key}' of '{file}'";
                 return false;
             default:
@@ -549,7 +661,8 @@ internal sealed class PositionsFile
         }
     }
 
-    private static void AppendQuoted(StringBuilder text, string value)
+    /// <summary>Appends a double-quoted scalar; with an identity, the key of a rotated entry (<c>path@device:inode</c>).</summary>
+    private static void AppendQuoted(StringBuilder text, string value, FileIdentity? identity = null)
     {
         text.Append('"');
         foreach (var c in value)
@@ -571,11 +684,16 @@ internal sealed class PositionsFile
             }
         }
 
+        if (identity is { } id)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"@{id.Device}:{id.Inode}");
+        }
+
         text.Append('"');
     }
 
     /// <summary>What <see cref="Load"/> found.</summary>
-    /// <param name="Entries">The positions by path.</param>
+    /// <param name="Entries">The positions by <see cref="PositionEntry.Key"/>.</param>
     /// <param name="WasCorrupt">Whether the file was corrupt (and moved aside).</param>
     internal readonly record struct LoadResult(Dictionary<string, PositionEntry> Entries, bool WasCorrupt);
 
@@ -593,5 +711,11 @@ internal sealed class PositionsFile
         public ulong Inode;
         public ulong Fingerprint;
         public int FingerprintBytes;
+        public long Offset;
+        public long Size;
+        public string? Target;
+        public string? SeenAt;
+
+        public static FileDetails New => new() { Offset = -1, Size = -1 };
     }
 }

@@ -1,29 +1,16 @@
-using System.Diagnostics;
-using System.IO.Compression;
 using System.Text;
-using Microsoft.Extensions.Time.Testing;
 using Pipeline.Runtime;
 using Pipeline.Sources.Files;
 using Pipeline.Testing;
 
 namespace Pipeline.Tests.Sources.Files;
 
-public sealed class FileTailSourceTests : IDisposable
+public sealed class FileTailSourceTests : FileTailTestBase
 {
-    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "tail-" + Guid.NewGuid().ToString("N"));
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero));
-
-    public FileTailSourceTests() => Directory.CreateDirectory(_root);
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private string PositionsPath => Path.Combine(_root, "positions.yaml");
-
     [Fact]
     public async Task Tail_ExistingKubeletFile_ReadsWholeFileWithLabels()
     {
-        var file = Path.Combine(_root, "var/log/pods/prod_api_uid-1/api/0.log");
+        var file = Path.Combine(Root, "var/log/pods/prod_api_uid-1/api/0.log");
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         File.WriteAllText(file, "one\r\ntwo\n\nthree\n");
 
@@ -43,7 +30,7 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task Tail_PartialLine_HeldUntilCompleted()
     {
-        var file = Path.Combine(_root, "app.log");
+        var file = Path.Combine(Root, "app.log");
         File.WriteAllText(file, "first\npart");
 
         await using var run = await StartAsync(Options("*.log"));
@@ -59,7 +46,7 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task TailFromEnd_ExistingLinesSkipped_NewFilesReadWhole()
     {
-        var existing = Path.Combine(_root, "old.log");
+        var existing = Path.Combine(Root, "old.log");
         File.WriteAllText(existing, "old 1\nold 2\n");
         var options = Options("*.log");
         options.TailFromEnd = true;
@@ -67,7 +54,7 @@ public sealed class FileTailSourceTests : IDisposable
         await using var run = await StartAsync(options);
         await run.Source.PollAsync();
         File.AppendAllText(existing, "new 1\n");
-        File.WriteAllText(Path.Combine(_root, "later.log"), "later 1\n");
+        File.WriteAllText(Path.Combine(Root, "later.log"), "later 1\n");
         var entries = await run.WaitForCountAsync(2);
 
         Assert.Equal(["later 1", "new 1"], entries.Select(e => e.Line).Order());
@@ -76,7 +63,7 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task Rotation_RenameThenCreateLikeKubelet_EveryNumberExactlyOnce()
     {
-        var directory = Path.Combine(_root, "var/log/pods/ns_pod_uid/c");
+        var directory = Path.Combine(Root, "var/log/pods/ns_pod_uid/c");
         Directory.CreateDirectory(directory);
         var file = Path.Combine(directory, "0.log");
         File.WriteAllText(file, string.Empty);
@@ -96,7 +83,7 @@ public sealed class FileTailSourceTests : IDisposable
 
                     // Like kubelet: only rotate a file the agent has started on, rename it, start a new 0.log, and
                     // gzip the previous rotation (the newest rotated file stays uncompressed).
-                    await run.Sink.WaitForCountAsync(n - 499, s_timeout);
+                    await run.Sink.WaitForCountAsync(n - 499, WaitLimit);
                     var rotated = $"{file}.{n:D8}";
                     File.Move(file, rotated);
                     stream = OpenAppend(file);
@@ -114,7 +101,7 @@ public sealed class FileTailSourceTests : IDisposable
 
         var entries = await run.WaitForCountAsync(total, writer);
 
-        AssertExactlyOnce(entries.Select(e => e.Line), total);
+        AssertExactlyOnce(entries.Select(e => e.Line), total, LogText);
         await run.Source.PollAsync();
         await run.Source.PollAsync();
         Assert.Equal(1, run.Source.OpenHandleCount);
@@ -124,7 +111,7 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task Rotation_CopyTruncate_EveryNumberExactlyOnce()
     {
-        var file = Path.Combine(_root, "app.log");
+        var file = Path.Combine(Root, "app.log");
         File.WriteAllText(file, string.Empty);
         const int total = 3000;
 
@@ -140,7 +127,7 @@ public sealed class FileTailSourceTests : IDisposable
                     // logrotate copytruncate with a reader that keeps up: copy, then cut the file to 0 in place.
                     // (The unavoidable window: lines written after the agent's last read and before the truncation
                     // exist only in the copy; a caught-up reader, as here, has nothing in that window.)
-                    await run.Sink.WaitForCountAsync(n, s_timeout);
+                    await run.Sink.WaitForCountAsync(n, WaitLimit);
                     File.Copy(file, $"{file}.{n}");
                     stream.SetLength(0);
                 }
@@ -155,7 +142,7 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task Deleted_ReadToEndThenHandleReleased()
     {
-        var files = Enumerable.Range(0, 3).Select(i => Path.Combine(_root, $"f{i}.log")).ToArray();
+        var files = Enumerable.Range(0, 3).Select(i => Path.Combine(Root, $"f{i}.log")).ToArray();
         foreach (var file in files)
         {
             File.WriteAllText(file, "a\n");
@@ -163,8 +150,8 @@ public sealed class FileTailSourceTests : IDisposable
 
         await using var run = await StartAsync(Options("*.log"));
         await run.WaitForCountAsync(3);
-        Assert.Equal(3, run.Source.OpenHandleCount);
-        Assert.Equal(3, OpenDescriptorsUnder(_root));
+        Assert.True(3 == run.Source.OpenHandleCount, LogText);
+        Assert.Equal(3, OpenDescriptorsUnder(Root));
 
         File.AppendAllText(files[0], "last words\nno newline");
         File.Delete(files[0]);
@@ -173,18 +160,18 @@ public sealed class FileTailSourceTests : IDisposable
         await run.Source.PollAsync();
 
         Assert.Equal(["last words", "no newline"], entries.Skip(3).Select(e => e.Line));
-        Assert.Equal(2, run.Source.OpenHandleCount);
-        Assert.Equal(2, OpenDescriptorsUnder(_root));
+        Assert.True(2 == run.Source.OpenHandleCount, LogText);
+        Assert.Equal(2, OpenDescriptorsUnder(Root));
     }
 
     [Fact]
     public async Task InodeReuse_FingerprintMismatch_StartsAtZero()
     {
-        var file = Path.Combine(_root, "reused.log");
+        var file = Path.Combine(Root, "reused.log");
         File.WriteAllText(file, "fresh 1\nfresh 2\n");
         Assert.True(FileStat.TryStat(file, out var status));
         var stale = new FileFingerprint(FileFingerprint.Compute("an older file's first bytes"u8), 27);
-        new PositionsFile(PositionsPath, _time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+        new PositionsFile(PositionsPath, Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
             .Save([new PositionEntry(file, 8, status.Identity, stale)]);
 
         await using var run = await StartAsync(Options("*.log"));
@@ -196,12 +183,12 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task StoredPosition_SameFile_ResumesAtOffset()
     {
-        var file = Path.Combine(_root, "resume.log");
+        var file = Path.Combine(Root, "resume.log");
         File.WriteAllText(file, "done 1\nnew 2\n");
         Assert.True(FileStat.TryStat(file, out var status));
         using (var handle = File.OpenHandle(file))
         {
-            new PositionsFile(PositionsPath, _time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+            new PositionsFile(PositionsPath, Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
                 .Save([new PositionEntry(file, 7, status.Identity, FileFingerprint.Read(handle))]);
         }
 
@@ -213,39 +200,37 @@ public sealed class FileTailSourceTests : IDisposable
     }
 
     [Fact]
-    public async Task Positions_WrittenOnSyncPeriodFromAcknowledgedNotRead()
+    public async Task Positions_WrittenAsAcknowledgementsArriveFromAcknowledgedNotRead()
     {
-        var file = Path.Combine(_root, "acked.log");
+        var file = Path.Combine(Root, "acked.log");
         File.WriteAllText(file, "a\nbb\n");
         var options = Options("*.log");
-        options.SyncPeriod = TimeSpan.FromSeconds(10);
+        options.SyncPeriod = TimeSpan.FromHours(1);
 
         await using var run = await StartAsync(options, autoAcknowledge: false);
         await run.WaitForCountAsync(2);
-        _time.Advance(TimeSpan.FromSeconds(10));
-        await run.Source.PollAsync();
-        Assert.Contains($"\"{file}\": \"0\"", File.ReadAllText(PositionsPath));
+        await WaitForPositionsAsync(run.Source, text => text.Contains($"\"{file}\": \"0\"", StringComparison.Ordinal));
 
+        // No time passes: the write follows the acknowledgement, not the sync period.
         run.Sink.AcknowledgePending();
-        _time.Advance(TimeSpan.FromSeconds(10));
-        await run.Source.PollAsync();
-        Assert.Contains($"\"{file}\": \"5\"", File.ReadAllText(PositionsPath));
+        await WaitForPositionsAsync(run.Source, text => text.Contains($"\"{file}\": \"5\"", StringComparison.Ordinal));
+        Assert.InRange(run.Source.PositionsWrites, 2, 10);
     }
 
     [Fact]
     public async Task Positions_SharedFileOfTwoSources_KeepsBothSourcesProgress()
     {
-        var app = Path.Combine(_root, "app.log");
-        var web = Path.Combine(_root, "web.txt");
+        var app = Path.Combine(Root, "app.log");
+        var web = Path.Combine(Root, "web.txt");
         WriteNumbers(app, 1, 3);
         WriteNumbers(web, 1, 5);
         var appSource = new FileTailSource(Options("*.log"));
         var webSource = new FileTailSource(Options("*.txt"));
         var sink = new CollectingSink();
-        var pipeline = LogPipeline.Create(new PipelineOptions { TimeProvider = _time })
+        var pipeline = LogPipeline.Create(new PipelineOptions { TimeProvider = Time })
             .From(appSource, "app").From(webSource, "web").To(sink).Build();
         await pipeline.StartAsync();
-        var arrived = sink.WaitForCountAsync(8, s_timeout);
+        var arrived = sink.WaitForCountAsync(8, WaitLimit);
         while (!arrived.IsCompleted)
         {
             await appSource.PollAsync();
@@ -253,7 +238,7 @@ public sealed class FileTailSourceTests : IDisposable
         }
 
         await pipeline.StopAsync();
-        await pipeline.Completion.WaitAsync(s_timeout);
+        await pipeline.Completion.WaitAsync(WaitLimit);
 
         var positions = File.ReadAllText(PositionsPath);
         Assert.Contains($"\"{app}\": \"{new FileInfo(app).Length}\"", positions);
@@ -263,13 +248,13 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task Targets_ListTailedFilesWithReadAndCommittedPositions()
     {
-        var file = Path.Combine(_root, "targets.log");
+        var file = Path.Combine(Root, "targets.log");
         WriteNumbers(file, 1, 10);
 
         await using var run = await StartAsync(Options("*.log"));
         await run.WaitForCountAsync(10);
         await run.Sink.WaitForCountAsync(10);
-        _time.Advance(TimeSpan.FromSeconds(2));
+        Time.Advance(TimeSpan.FromSeconds(2));
         await run.Source.PollAsync();
 
         var target = Assert.Single(run.Source.Targets);
@@ -283,7 +268,7 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task Restart_LastBatchUnacked_EveryNumberArrivesDuplicatesOnlyFromUnacked()
     {
-        var file = Path.Combine(_root, "restart.log");
+        var file = Path.Combine(Root, "restart.log");
         WriteNumbers(file, 1, 1000);
         var options = Options("*.log");
 
@@ -312,7 +297,7 @@ public sealed class FileTailSourceTests : IDisposable
     public async Task CorruptPositions_MovedAsideAndStartPolicyEndApplies()
     {
         File.WriteAllBytes(PositionsPath, new byte[32]);
-        var file = Path.Combine(_root, "c.log");
+        var file = Path.Combine(Root, "c.log");
         File.WriteAllText(file, "before\n");
         var options = Options("*.log");
         options.CorruptPositionsStart = FileStartPolicy.End;
@@ -323,7 +308,7 @@ public sealed class FileTailSourceTests : IDisposable
         var entries = await run.WaitForCountAsync(1);
 
         Assert.Equal(["after"], entries.Select(e => e.Line));
-        Assert.Single(Directory.GetFiles(_root, "positions.yaml.corrupt-*"));
+        Assert.Single(Directory.GetFiles(Root, "positions.yaml.corrupt-*"));
     }
 
     [Fact]
@@ -331,7 +316,7 @@ public sealed class FileTailSourceTests : IDisposable
     {
         for (var i = 0; i < 6; i++)
         {
-            File.WriteAllText(Path.Combine(_root, $"many{i}.log"), $"file {i}\n");
+            File.WriteAllText(Path.Combine(Root, $"many{i}.log"), $"file {i}\n");
         }
 
         var options = Options("*.log");
@@ -342,15 +327,15 @@ public sealed class FileTailSourceTests : IDisposable
 
         Assert.Equal(6, entries.Select(e => e.Line).Distinct().Count());
         Assert.True(run.Source.OpenHandleCount <= 2);
-        Assert.True(OpenDescriptorsUnder(_root) <= 2);
-        File.AppendAllText(Path.Combine(_root, "many0.log"), "more\n");
+        Assert.True(OpenDescriptorsUnder(Root) <= 2);
+        File.AppendAllText(Path.Combine(Root, "many0.log"), "more\n");
         await run.WaitForCountAsync(7);
     }
 
     [Fact]
     public async Task IdleHandle_ClosedAfterTimeoutAndReopenedByIdentity()
     {
-        var file = Path.Combine(_root, "idle.log");
+        var file = Path.Combine(Root, "idle.log");
         File.WriteAllText(file, "a\n");
         var options = Options("*.log");
         options.IdleTimeout = TimeSpan.FromMinutes(1);
@@ -358,7 +343,7 @@ public sealed class FileTailSourceTests : IDisposable
         await using var run = await StartAsync(options);
         await run.WaitForCountAsync(1);
         Assert.Equal(1, run.Source.OpenHandleCount);
-        _time.Advance(TimeSpan.FromMinutes(2));
+        Time.Advance(TimeSpan.FromMinutes(2));
         await run.Source.PollAsync();
         Assert.Equal(0, run.Source.OpenHandleCount);
 
@@ -371,7 +356,7 @@ public sealed class FileTailSourceTests : IDisposable
     [Fact]
     public async Task LongLine_TruncatedAndCounted()
     {
-        var file = Path.Combine(_root, "long.log");
+        var file = Path.Combine(Root, "long.log");
         File.WriteAllText(file, new string('x', 5000) + "\nshort\n");
         var options = Options("*.log");
         options.MaxLineBytes = 1000;
@@ -396,122 +381,5 @@ public sealed class FileTailSourceTests : IDisposable
         Assert.Equal("PollInterval", Assert.Throws<ArgumentOutOfRangeException>(() => new FileTailSource(options)).ParamName);
         options = Options("{a,b");
         Assert.Contains("unterminated", Assert.Throws<ArgumentException>(() => new FileTailSource(options)).Message);
-    }
-
-    private FileTailOptions Options(string pattern)
-    {
-        var options = new FileTailOptions
-        {
-            PositionsPath = PositionsPath,
-            UseFileSystemWatcher = false,
-            PollInterval = TimeSpan.FromSeconds(1),
-            ScanInterval = TimeSpan.FromSeconds(1),
-        };
-        options.Include.Add(Path.Combine(_root, pattern));
-        options.Labels["job"] = "agent";
-        return options;
-    }
-
-    private async Task<TailRun> StartAsync(FileTailOptions options, bool autoAcknowledge = true)
-    {
-        var source = new FileTailSource(options);
-        var sink = new CollectingSink(autoAcknowledge);
-        var pipeline = LogPipeline.Create(new PipelineOptions { TimeProvider = _time }).From(source, "files").To(sink, "sink").Build();
-        await pipeline.StartAsync();
-        return new TailRun(pipeline, source, sink);
-    }
-
-    private static FileStream OpenAppend(string path) =>
-        new(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-
-    private static void WriteNumbers(string file, int from, int to)
-    {
-        var text = new StringBuilder();
-        for (var n = from; n <= to; n++)
-        {
-            text.Append("line ").Append(n).Append('\n');
-        }
-
-        File.AppendAllText(file, text.ToString());
-    }
-
-    private static int Number(string line) => int.Parse(line.AsSpan(5));
-
-    private static void AssertExactlyOnce(IEnumerable<string> lines, int total)
-    {
-        var numbers = lines.Select(Number).ToList();
-        var duplicates = numbers.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
-        Assert.True(duplicates.Count == 0, $"duplicated: {string.Join(",", duplicates)}");
-        Assert.Equal(Enumerable.Range(1, total), numbers.Order());
-    }
-
-    private static void Gzip(string path)
-    {
-        using (var input = File.OpenRead(path))
-        using (var output = new GZipStream(File.Create(path + ".gz"), CompressionLevel.Fastest))
-        {
-            input.CopyTo(output);
-        }
-
-        File.Delete(path);
-    }
-
-    private static int OpenDescriptorsUnder(string root)
-    {
-        var count = 0;
-        foreach (var fd in Directory.GetFiles("/proc/self/fd"))
-        {
-            try
-            {
-                var target = new FileInfo(fd).LinkTarget;
-                if (target is not null && target.StartsWith(root, StringComparison.Ordinal) && !target.EndsWith(".yaml", StringComparison.Ordinal))
-                {
-                    count++;
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        return count;
-    }
-
-    private sealed class TailRun(LogPipeline pipeline, FileTailSource source, CollectingSink sink) : IAsyncDisposable
-    {
-        public FileTailSource Source { get; } = source;
-
-        public CollectingSink Sink { get; } = sink;
-
-        /// <summary>Drives rounds (no sleeping) until <paramref name="count"/> entries arrived, or 30 s pass.</summary>
-        public async Task<IReadOnlyList<CollectedEntry>> WaitForCountAsync(int count, Task? writer = null)
-        {
-            var arrived = Sink.WaitForCountAsync(count, s_timeout);
-            var clock = Stopwatch.StartNew();
-            while (!arrived.IsCompleted)
-            {
-                if (writer is { IsFaulted: true })
-                {
-                    await writer;
-                }
-
-                Assert.True(clock.Elapsed < s_timeout, $"Expected {count} entries, got {Sink.Count}.");
-                await Task.WhenAny(arrived, Source.PollAsync()).WaitAsync(s_timeout);
-            }
-
-            if (writer is not null)
-            {
-                await writer.WaitAsync(s_timeout);
-            }
-
-            return await arrived;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            using var cts = new CancellationTokenSource(s_timeout);
-            await pipeline.StopAsync(cts.Token);
-            await pipeline.DisposeAsync();
-        }
     }
 }

@@ -37,6 +37,62 @@ public sealed class PositionsFileTests : IDisposable
     }
 
     [Fact]
+    public void Format_ThenParse_RoundTripsRotatedGenerationsBesideTheCurrentFile()
+    {
+        PositionEntry[] entries =
+        [
+            new("/var/log/pods/ns_p_u/c/0.log", 120, new FileIdentity(2049, 11), new FileFingerprint(7, 64), Size: 500),
+            new("/var/log/pods/ns_p_u/c/0.log", 4000, new FileIdentity(2049, 10), new FileFingerprint(8, 64), Size: 9000, Rotated: true, SeenAt: "/var/log/pods/ns_p_u/c/0.log.20261126-100000"),
+            new("/var/log/pods/ns_p_u/c/0.log", 77, new FileIdentity(2049, 9), new FileFingerprint(9, 64), Size: 100, Rotated: true),
+        ];
+
+        var text = PositionsFile.Format(entries);
+        Assert.True(PositionsFile.TryParse(text, out var parsed, out var error), error);
+
+        Assert.Equal(3, parsed.Count);
+        foreach (var entry in entries)
+        {
+            Assert.Equal(entry, parsed[entry.Key]);
+        }
+
+        // Promtail's map holds only the current file: the one Promtail would tail at that path.
+        Assert.Contains("positions:\n  \"/var/log/pods/ns_p_u/c/0.log\": \"120\"\nfiles:", text);
+    }
+
+    [Fact]
+    public void TryParse_OwnFileBeforeRotatedEntries_Loads()
+    {
+        var v1 = $"""
+            {PositionsFile.HeaderV1}
+            positions:
+              "/var/log/a.log": "10"
+            files:
+              "/var/log/a.log":
+                device: 5
+                inode: 6
+                fingerprint: "000000000000002a"
+                fingerprint_bytes: 64
+                offset: 10
+            {PositionsFile.Trailer}
+
+            """;
+
+        Assert.True(PositionsFile.TryParse(v1, out var parsed, out var error), error);
+
+        var entry = Assert.Single(parsed.Values);
+        Assert.Equal(new PositionEntry("/var/log/a.log", 10, new FileIdentity(5, 6), new FileFingerprint(42, 64)), entry);
+    }
+
+    [Fact]
+    public void TryParse_RotatedEntryWithoutOffset_FailsNamingIt()
+    {
+        var text = "files:\n  \"/a@1:2\":\n    target: \"/a\"\n    device: 1\n    inode: 2\n";
+
+        Assert.False(PositionsFile.TryParse(text, out _, out var error));
+        Assert.Contains("'/a@1:2' has no offset", error);
+    }
+
+    [Fact]
     public void Format_IsPromtailShaped()
     {
         var text = PositionsFile.Format([new("/var/log/a.log", 10, new FileIdentity(5, 6), new FileFingerprint(1, 64))]);
