@@ -1,23 +1,25 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using Pipeline.Aggregator.Storage;
-using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Ingester;
 
 /// <summary>
-/// The uncompressed, unordered tail of a stream's chunk. Lines are copied into one pooled arena; an index by timestamp
-/// finds duplicates (same timestamp and line). <see cref="Cut"/> sorts by (timestamp, line) and compresses a block.
+/// The uncompressed, unordered tail of a stream's chunk. Entries are kept in one pooled arena already in the block
+/// format (<see cref="CompressedBlock"/>: <c>i64 ts, varint length, line, metadata</c>), copied as they come in the WAL
+/// record, so a head whose entries arrived in order is compressed straight from the arena. Duplicates (same timestamp and
+/// line) are found by timestamp: a binary search while the head is in order, an index by timestamp once it is not.
 /// </summary>
 internal sealed class HeadBlock : IDisposable
 {
     internal const int EntryOverhead = 32;
 
+    private readonly int _blockSize;
     private byte[] _arena = [];
     private int _used;
     private Entry[] _entries = [];
-    private IReadOnlyList<Label>?[]? _metadata;
-    private readonly Dictionary<long, int> _lastByTimestamp = [];
-    private readonly int _blockSize;
+    private Dictionary<long, int>? _lastByTimestamp;
+    private bool _ordered = true;
 
     public HeadBlock(int blockSize = IngesterOptions.DefaultBlockSize) => _blockSize = blockSize;
 
@@ -27,59 +29,65 @@ internal sealed class HeadBlock : IDisposable
 
     public long MaxTs { get; private set; } = long.MinValue;
 
-    /// <summary>Approximate memory held (line bytes plus per-entry overhead).</summary>
+    /// <summary>Approximate memory held (entry bytes plus per-entry overhead).</summary>
     public long SizeBytes => _used + ((long)Count * EntryOverhead);
 
-    /// <summary>Appends an entry unless an identical one is already here; returns the bytes added, or -1 for a duplicate.</summary>
-    public int TryAppend(long timestamp, ReadOnlySpan<byte> line, IReadOnlyList<Label>? metadata)
+    /// <summary>
+    /// Appends one entry given as its block-format bytes (<paramref name="record"/>, with the line at
+    /// <paramref name="lineStart"/>) unless an identical one is already here; returns the bytes added, or -1 for a duplicate.
+    /// </summary>
+    public int TryAppend(long timestamp, ReadOnlySpan<byte> record, int lineStart, int lineLength)
     {
-        ref var last = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lastByTimestamp, timestamp, out var exists);
-        if (exists)
+        var line = record.Slice(lineStart, lineLength);
+        var previousSame = -1;
+        if (Count > 0 && timestamp <= MaxTs)
         {
-            for (var i = last; i >= 0; i = _entries[i].PreviousSameTimestamp)
+            if (IsDuplicate(timestamp, line, out previousSame))
             {
-                if (_arena.AsSpan(_entries[i].Offset, _entries[i].Length).SequenceEqual(line))
-                {
-                    return -1;
-                }
+                return -1;
+            }
+
+            if (_ordered && (timestamp < MaxTs || line.SequenceCompareTo(Line(Count - 1)) < 0))
+            {
+                _ordered = false;
             }
         }
 
-        EnsureArena(line.Length);
+        EnsureArena(record.Length);
         if (Count == _entries.Length)
         {
             Array.Resize(ref _entries, Math.Max(256, _entries.Length * 2));
-            if (_metadata is not null)
-            {
-                Array.Resize(ref _metadata, _entries.Length);
-            }
         }
 
-        line.CopyTo(_arena.AsSpan(_used));
-        _entries[Count] = new Entry(timestamp, _used, line.Length, exists ? last : -1);
-        if (metadata is { Count: > 0 })
+        record.CopyTo(_arena.AsSpan(_used));
+        _entries[Count] = new Entry(timestamp, _used, record.Length, _used + lineStart, lineLength, previousSame);
+        if (_lastByTimestamp is not null)
         {
-            _metadata ??= new IReadOnlyList<Label>?[_entries.Length];
-            _metadata[Count] = metadata;
+            _lastByTimestamp[timestamp] = Count;
         }
 
-        last = Count;
-        _used += line.Length;
+        _used += record.Length;
         Count++;
         MinTs = Math.Min(MinTs, timestamp);
         MaxTs = Math.Max(MaxTs, timestamp);
-        return line.Length + EntryOverhead;
+        return record.Length + EntryOverhead;
     }
 
-    /// <summary>Sorts, serializes and compresses the entries into a block, then empties the head.</summary>
-    public CompressedBlock Cut(ByteBuffer scratch)
+    /// <summary>The entries in (timestamp, line) order, in the block format: the arena itself when they came in order.</summary>
+    public ReadOnlySpan<byte> Sorted(ByteBuffer scratch)
     {
+        if (_ordered)
+        {
+            return _arena.AsSpan(0, _used);
+        }
+
         scratch.Clear();
-        WriteSorted(scratch, long.MinValue, long.MaxValue, out var count);
-        var block = CompressedBlock.Compress(scratch.WrittenSpan, MinTs, MaxTs, count);
-        Reset(keepArena: true);
-        return block;
+        WriteSorted(scratch, long.MinValue, long.MaxValue, out _);
+        return scratch.WrittenSpan;
     }
+
+    /// <summary>Empties the head, keeping its arena for the next block of the chunk.</summary>
+    public void Clear() => Reset(keepArena: true);
 
     /// <summary>Copies the entries in [from, to) into a decoded block, for readers (the head keeps changing).</summary>
     public BlockEntries? Snapshot(long from, long to)
@@ -89,7 +97,7 @@ internal sealed class HeadBlock : IDisposable
             return null;
         }
 
-        using var buffer = new ByteBuffer(_used + (Count * 16));
+        using var buffer = new ByteBuffer(_used + 16);
         WriteSorted(buffer, from, to, out var count);
         return count == 0 ? null : BlockEntries.Parse(buffer.WrittenSpan.ToArray(), count);
     }
@@ -100,9 +108,79 @@ internal sealed class HeadBlock : IDisposable
         _entries = [];
     }
 
+    private ReadOnlySpan<byte> Line(int index) => _arena.AsSpan(_entries[index].LineOffset, _entries[index].LineLength);
+
+    private bool IsDuplicate(long timestamp, ReadOnlySpan<byte> line, out int previousSame)
+    {
+        previousSame = -1;
+        if (_ordered)
+        {
+            // In order: the entries with this timestamp are one run, found by binary search.
+            var entries = _entries.AsSpan(0, Count);
+            var lo = 0;
+            var hi = entries.Length;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (entries[mid].Timestamp < timestamp)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            for (var i = lo; i < entries.Length && entries[i].Timestamp == timestamp; i++)
+            {
+                if (Line(i).SequenceEqual(line))
+                {
+                    return true;
+                }
+
+                previousSame = i;
+            }
+
+            return false;
+        }
+
+        BuildTimestampIndex();
+        ref var last = ref CollectionsMarshal.GetValueRefOrNullRef(_lastByTimestamp!, timestamp);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref last))
+        {
+            return false;
+        }
+
+        for (var i = last; i >= 0; i = _entries[i].PreviousSameTimestamp)
+        {
+            if (Line(i).SequenceEqual(line))
+            {
+                return true;
+            }
+        }
+
+        previousSame = last;
+        return false;
+    }
+
+    private void BuildTimestampIndex()
+    {
+        if (_lastByTimestamp is not null)
+        {
+            return;
+        }
+
+        _lastByTimestamp = new Dictionary<long, int>(Count);
+        for (var i = 0; i < Count; i++)
+        {
+            _lastByTimestamp[_entries[i].Timestamp] = i;
+        }
+    }
+
     private void WriteSorted(ByteBuffer buffer, long from, long to, out int count)
     {
-        var order = ArrayPool<int>.Shared.Rent(Count);
+        var order = ArrayPool<int>.Shared.Rent(Math.Max(Count, 1));
         try
         {
             count = 0;
@@ -115,19 +193,15 @@ internal sealed class HeadBlock : IDisposable
                 }
             }
 
-            var entries = _entries;
-            var arena = _arena;
-            order.AsSpan(0, count).Sort((a, b) =>
+            if (!_ordered)
             {
-                var c = entries[a].Timestamp.CompareTo(entries[b].Timestamp);
-                return c != 0 ? c : arena.AsSpan(entries[a].Offset, entries[a].Length).SequenceCompareTo(arena.AsSpan(entries[b].Offset, entries[b].Length));
-            });
+                order.AsSpan(0, count).Sort(new Order(_entries, _arena));
+            }
+
             for (var k = 0; k < count; k++)
             {
                 var entry = _entries[order[k]];
-                buffer.WriteInt64(entry.Timestamp);
-                buffer.WriteLengthPrefixed(_arena.AsSpan(entry.Offset, entry.Length));
-                MetadataCodec.Write(buffer, _metadata?[order[k]]);
+                buffer.WriteBytes(_arena.AsSpan(entry.Offset, entry.Length));
             }
         }
         finally
@@ -144,7 +218,7 @@ internal sealed class HeadBlock : IDisposable
         }
 
         // Doubling, but not past the block size: a head is cut once it reaches it, so a larger arena would sit unused.
-        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_used + size, Math.Min(Math.Max(64 * 1024, _arena.Length * 2), _blockSize)));
+        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_used + size, Math.Min(Math.Max(16 * 1024, _arena.Length * 2), _blockSize + 1024)));
         _arena.AsSpan(0, _used).CopyTo(next);
         if (_arena.Length > 0)
         {
@@ -164,12 +238,24 @@ internal sealed class HeadBlock : IDisposable
         }
 
         _used = 0;
-        _metadata = null;
-        _lastByTimestamp.Clear();
+        _lastByTimestamp = null;
+        _ordered = true;
         Count = 0;
         MinTs = long.MaxValue;
         MaxTs = long.MinValue;
     }
 
-    private readonly record struct Entry(long Timestamp, int Offset, int Length, int PreviousSameTimestamp);
+    private readonly record struct Entry(long Timestamp, int Offset, int Length, int LineOffset, int LineLength, int PreviousSameTimestamp);
+
+    /// <summary>(timestamp, line) order of entry indexes, as a struct so the sort is not a delegate call per comparison.</summary>
+    private readonly struct Order(Entry[] entries, byte[] arena) : IComparer<int>
+    {
+        public int Compare(int a, int b)
+        {
+            var x = entries[a];
+            var y = entries[b];
+            var c = x.Timestamp.CompareTo(y.Timestamp);
+            return c != 0 ? c : arena.AsSpan(x.LineOffset, x.LineLength).SequenceCompareTo(arena.AsSpan(y.LineOffset, y.LineLength));
+        }
+    }
 }

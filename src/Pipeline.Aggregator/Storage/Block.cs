@@ -4,30 +4,14 @@ using Snappier;
 namespace Pipeline.Aggregator.Storage;
 
 /// <summary>
-/// A snappy-compressed block of entries sorted by (timestamp, line). Uncompressed, each entry is
-/// <c>i64 ts, varint line length, line, varint metadata count, (string name, string value)*</c>.
+/// A snappy-compressed block of entries sorted by (timestamp, line); uncompressed, each entry is in <see cref="EntryFormat"/>.
+/// Blocks normally go straight to their chunk file; one is held in memory only while that file cannot be written.
 /// </summary>
-/// <remarks>
-/// A block cut in memory keeps its bytes in a buffer of <see cref="BlockBufferPool"/>, a bounded pool of 4 KiB size classes,
-/// so the data of chunks that were flushed is reused for new blocks instead of piling up as garbage. The buffer goes back
-/// when the last holder (the chunk, and any reader that <see cref="TryAcquire"/>d it) releases it; a reader that never
-/// releases only costs the pool that buffer.
-/// </remarks>
 internal sealed class CompressedBlock
 {
-    private byte[]? _pooled;
-    private int _references = 1;
-
     public CompressedBlock(byte[] data, int uncompressedLength, long minTs, long maxTs, int count, uint checksum)
-        : this(data, data.Length, uncompressedLength, minTs, maxTs, count, checksum, pooled: false)
     {
-    }
-
-    private CompressedBlock(byte[] data, int length, int uncompressedLength, long minTs, long maxTs, int count, uint checksum, bool pooled)
-    {
-        _pooled = pooled ? data : null;
         Buffer = data;
-        Length = length;
         UncompressedLength = uncompressedLength;
         MinTs = minTs;
         MaxTs = maxTs;
@@ -35,10 +19,9 @@ internal sealed class CompressedBlock
         Checksum = checksum;
     }
 
-    /// <summary>The compressed bytes; valid while the block is held.</summary>
-    public ReadOnlySpan<byte> Data => Buffer.AsSpan(0, Length);
+    public ReadOnlySpan<byte> Data => Buffer;
 
-    public int Length { get; }
+    public int Length => Buffer.Length;
 
     public int UncompressedLength { get; }
 
@@ -52,22 +35,16 @@ internal sealed class CompressedBlock
 
     private byte[] Buffer { get; }
 
-    public static CompressedBlock Compress(ReadOnlySpan<byte> uncompressed, long minTs, long maxTs, int count)
+    /// <summary>Compresses <paramref name="uncompressed"/> into <paramref name="scratch"/> (grown as needed); returns the compressed length.</summary>
+    public static int Compress(ReadOnlySpan<byte> uncompressed, ref byte[] scratch)
     {
-        // Compress into scratch, then keep only the compressed size: a buffer of the worst-case size would be several
-        // times larger than the block.
-        var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(Snappy.GetMaxCompressedLength(uncompressed.Length));
-        try
+        var max = Snappy.GetMaxCompressedLength(uncompressed.Length);
+        if (scratch.Length < max)
         {
-            var length = Snappy.Compress(uncompressed, scratch);
-            var data = BlockBufferPool.Rent(length);
-            scratch.AsSpan(0, length).CopyTo(data);
-            return new CompressedBlock(data, length, uncompressed.Length, minTs, maxTs, count, Storage.Checksum.Crc32C(data.AsSpan(0, length)), pooled: true);
+            scratch = new byte[max];
         }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
-        }
+
+        return Snappy.Compress(uncompressed, scratch);
     }
 
     public static byte[] Decompress(ReadOnlySpan<byte> compressed, int uncompressedLength)
@@ -84,33 +61,6 @@ internal sealed class CompressedBlock
     }
 
     public byte[] Decompress() => Decompress(Data, UncompressedLength);
-
-    /// <summary>Takes a reference for a reader; false when the block was already released (its chunk is on disk now).</summary>
-    public bool TryAcquire()
-    {
-        var current = Volatile.Read(ref _references);
-        while (current > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _references, current + 1, current);
-            if (seen == current)
-            {
-                return true;
-            }
-
-            current = seen;
-        }
-
-        return false;
-    }
-
-    /// <summary>Gives up one reference; the last one returns the buffer to the pool.</summary>
-    public void Release()
-    {
-        if (Interlocked.Decrement(ref _references) == 0 && Interlocked.Exchange(ref _pooled, null) is { } buffer)
-        {
-            BlockBufferPool.Return(buffer);
-        }
-    }
 }
 
 /// <summary>The entries of an uncompressed block, indexed for reading in either direction.</summary>

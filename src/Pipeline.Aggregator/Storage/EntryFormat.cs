@@ -1,0 +1,49 @@
+using Pipeline.Model;
+
+namespace Pipeline.Aggregator.Storage;
+
+/// <summary>
+/// One entry as blocks and WAL records hold it: <c>i64 ts, varint line length, line, varint metadata count,
+/// (string name, string value)*</c>. The same bytes go from the WAL record into the head block and, once sorted, into the
+/// compressed block.
+/// </summary>
+internal static class EntryFormat
+{
+    public static void Write(ByteBuffer buffer, long timestamp, ReadOnlySpan<byte> line, IReadOnlyList<Label>? metadata)
+    {
+        buffer.WriteInt64(timestamp);
+        buffer.WriteLengthPrefixed(line);
+        MetadataCodec.Write(buffer, metadata);
+    }
+
+    public static void Write(ByteBuffer buffer, long timestamp, ReadOnlySpan<byte> line, LogFields metadata)
+    {
+        buffer.WriteInt64(timestamp);
+        buffer.WriteLengthPrefixed(line);
+        var count = metadata.Count;
+        buffer.WriteVarint((ulong)count);
+        for (var i = 0; i < count; i++)
+        {
+            buffer.WriteString(metadata.NameAt(i));
+            buffer.WriteLengthPrefixed(metadata.ValueAt(i));
+        }
+    }
+
+    /// <summary>Reads the entry at <paramref name="position"/>; returns where the next one starts.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a whole entry.</exception>
+    public static int Next(ReadOnlySpan<byte> data, int position, out long timestamp, out int lineStart, out int lineLength)
+    {
+        var reader = new SpanReader(data[position..]);
+        timestamp = reader.ReadInt64();
+        lineLength = reader.ReadLength();
+        lineStart = position + reader.Position;
+        reader.ReadBytes(lineLength);
+        var metadata = reader.ReadLength();
+        for (var i = 0; i < metadata * 2; i++)
+        {
+            reader.ReadLengthPrefixed();
+        }
+
+        return position + reader.Position;
+    }
+}
