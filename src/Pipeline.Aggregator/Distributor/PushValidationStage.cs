@@ -17,11 +17,22 @@ internal sealed class PushValidationStage(DistributorLimitsByTenant limits, Time
     private readonly Dictionary<(DistributorLimits, LabelSet), EntryRejection?> _labelVerdicts = [];
     private object? _lastRequest;
     private long _nowNs;
+    private DistributorLimits? _lastLimits;
+    private LabelSet? _lastLabels;
+    private EntryRejection? _lastVerdict;
 
     public override StageResult Process(LogEntry entry)
     {
-        var limits = Limits.For(entry.Tenant);
-        var rejection = LabelVerdict(limits, entry.Labels);
+        // A push's entries come in runs of one tenant and stream: decide the labels once per run, not per entry.
+        var limits = LimitsFor(entry.Tenant);
+        if (!ReferenceEquals(limits, _lastLimits) || !ReferenceEquals(entry.Labels, _lastLabels))
+        {
+            _lastLimits = limits;
+            _lastLabels = entry.Labels;
+            _lastVerdict = LabelVerdict(limits, entry.Labels);
+        }
+
+        var rejection = _lastVerdict;
         if (rejection is null)
         {
             var length = entry.LineLength;

@@ -16,7 +16,7 @@ internal sealed class TenantRateLimitStage(DistributorLimitsByTenant limits, Tim
 
     public override StageResult Process(LogEntry entry)
     {
-        var limits = Limits.For(entry.Tenant);
+        var limits = LimitsFor(entry.Tenant);
         if (limits.IngestionRateBytes <= 0)
         {
             return StageResult.Keep;

@@ -144,6 +144,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
             MaxRequestBodyBytes = _options.MaxRequestBodyBytes,
             MaxDecompressedBodyBytes = (int)Math.Min(int.MaxValue, _options.MaxDecompressedBodyBytes),
             ResolveTenant = tenants.Resolve,
+            OnRequestTooLarge = (tenant, bytes) => _discards.Add(tenant ?? AggregatorServerOptions.SingleTenantId, DiscardReason.RequestBodyTooLarge, 0, bytes),
         });
         _pipeline = LogPipeline.Create(new PipelineOptions { Name = "aggregator", TimeProvider = _time, LoggerFactory = _loggerFactory, MeterFactory = meters })
             .From(receiver, "push")

@@ -131,7 +131,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
 
         if (context.Request.ContentLength > _options.MaxRequestBodyBytes)
         {
-            await TooLargeAsync(context, context.Request.ContentLength.Value).ConfigureAwait(false);
+            await TooLargeAsync(context, tenant.Tenant, context.Request.ContentLength.Value).ConfigureAwait(false);
             return;
         }
 
@@ -139,7 +139,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
         var body = await PushBodyReader.ReadAsync(context.Request.BodyReader, (int)_options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
         if (body.TooLarge)
         {
-            await TooLargeAsync(context, body.Length).ConfigureAwait(false);
+            await TooLargeAsync(context, tenant.Tenant, body.Length).ConfigureAwait(false);
             return;
         }
 
@@ -151,6 +151,11 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
             {
                 source.Metrics.AddErrors();
                 var tooLarge = error.Contains("more than the maximum", StringComparison.Ordinal);
+                if (tooLarge)
+                {
+                    _options.OnRequestTooLarge?.Invoke(tenant.Tenant, body.Length);
+                }
+
                 await WriteErrorAsync(context, tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, error).ConfigureAwait(false);
                 return;
             }
@@ -423,8 +428,10 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
         return app;
     }
 
-    private Task TooLargeAsync(HttpContext context, long length)
+    private Task TooLargeAsync(HttpContext context, string? tenant, long length)
     {
+        _options.OnRequestTooLarge?.Invoke(tenant, length);
+
         // The rest of the body is not read: close the connection rather than drain it.
         context.Response.Headers.Connection = "close";
         return WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"request body too large: {length} bytes, limit: {_options.MaxRequestBodyBytes} bytes");

@@ -234,12 +234,18 @@ public sealed class PushApiTests
     }
 
     [Fact]
-    public async Task Push_BodyTooLarge_413()
+    public async Task Push_BodyTooLarge_413_CountedAsRequestBodyTooLarge()
     {
         await using var harness = await ServerHarness.StartAsync(o => o.MaxRequestBodyBytes = 1024);
         using var response = await harness.PushJsonAsync(ServerHarness.JsonBody("{app=\"x\"}", (StartNs - 1, new string('x', 2000))));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("request body too large", await response.Content.ReadAsStringAsync());
+
+        // As Loki does: the body's bytes under loki_discarded_bytes_total{reason="request_body_too_large"}.
+        var (_, metrics) = await harness.GetAsync("metrics");
+        var counted = System.Text.RegularExpressions.Regex.Match(metrics, "loki_discarded_bytes_total\\{reason=\"request_body_too_large\",tenant=\"fake\"\\} (\\d+)");
+        Assert.True(counted.Success, metrics);
+        Assert.True(long.Parse(counted.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 2000);
     }
 
     [Fact]

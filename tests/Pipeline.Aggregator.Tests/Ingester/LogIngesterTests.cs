@@ -254,4 +254,94 @@ public class LogIngesterTests
         Assert.Equal(4, reopened.SelectStreams("t1", [new LabelMatcher("app", LabelMatchType.Regex, ".+")]).Count);
         Assert.Equal(["1"], ReadAll(reopened, "t1", Labels("api", "prod")).Select(e => e.Line));
     }
+
+    [Fact]
+    public async Task AppendQueue_Full_FurtherAppendWaits_ThenFailsOverloaded_NothingOfItStored()
+    {
+        using var dir = new TempDir();
+        var clock = Clock();
+        var writer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new IngesterOptions
+        {
+            DataDirectory = dir.Path,
+            RunBackgroundLoops = false,
+            MaxQueuedAppends = 2,
+            AppendTimeout = TimeSpan.FromSeconds(5),
+            WalWriterGate = () => new ValueTask(writer.Task),
+        };
+        await using var ingester = LogIngester.Open(options, clock);
+        var labels = Labels("api");
+
+        // The WAL writer is held: two appends fill the queue, whoever calls (an embedder, concurrently).
+        var first = ingester.AppendAsync("t1", Push(labels, Entry(StartNs, "first"))).AsTask();
+        var second = ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 1, "second"))).AsTask();
+        Assert.Equal(2, ingester.AppendsInFlight);
+        var third = ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 2, "third"))).AsTask();
+        Assert.False(third.IsCompleted, "the third append waits for room");
+
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var refused = await Assert.ThrowsAsync<IngesterOverloadedException>(() => third);
+        Assert.Contains("WAL queue stayed full (2 appends waiting for the disk) for 5 s", refused.Message, StringComparison.Ordinal);
+
+        writer.SetResult();
+        Assert.Equal(1, (await first).Accepted);
+        Assert.Equal(1, (await second).Accepted);
+        Assert.Equal(["first", "second"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
+        Assert.Equal(0, ingester.AppendsInFlight);
+
+        // Room again: the refused push's retry is stored.
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 2, "third")))).Accepted);
+    }
+
+    [Fact]
+    public async Task MemoryLimit_BlocksCannotBeWritten_AppendsPushedBack_ThenRecoverOnceWritten()
+    {
+        using var dir = new TempDir();
+        var clock = Clock();
+        var diskFull = true;
+        var options = new IngesterOptions
+        {
+            DataDirectory = dir.Path,
+            RunBackgroundLoops = false,
+            MemoryLimitBytes = 64 * 1024,
+            BlockSize = 4096,
+            AppendTimeout = TimeSpan.FromSeconds(5),
+            ChunkBeforeWrite = () =>
+            {
+                if (diskFull)
+                {
+                    throw new IOException("No space left on device");
+                }
+            },
+        };
+        await using var ingester = LogIngester.Open(options, clock);
+        var labels = Labels("api");
+        var random = new Random(11);
+        string Line() => Convert.ToHexString(Enumerable.Range(0, 500).Select(_ => (byte)random.Next(256)).ToArray());
+
+        // Cut blocks cannot go to their chunk file: they stay in memory until it passes the limit.
+        var stored = 0;
+        while (ingester.MemoryBytes <= options.MemoryLimitBytes)
+        {
+            Assert.True(stored < 1000, "memory should pass the limit");
+            await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + stored, Line())));
+            stored++;
+        }
+
+        var waiting = ingester.AppendAsync("t1", Push(labels, Entry(StartNs + stored, "pushed back"))).AsTask();
+        Assert.False(waiting.IsCompleted, "an append waits while memory is over the limit");
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var refused = await Assert.ThrowsAsync<IngesterOverloadedException>(() => waiting);
+        Assert.Contains("stayed over its limit of 65536 bytes for 5 s", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(stored, ReadAll(ingester, "t1", labels).Count); // Nothing of the refused append, nothing lost.
+
+        // The disk has room again: the flush writes the blocks out, memory falls, appends go through.
+        diskFull = false;
+        await ingester.FlushAsync();
+        Assert.True(ingester.MemoryBytes <= options.MemoryLimitBytes, $"memory {ingester.MemoryBytes} after the flush");
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + stored, "pushed back")))).Accepted);
+        Assert.Equal(stored + 1, ReadAll(ingester, "t1", labels).Count);
+        await ingester.FlushAsync(all: true);
+        Assert.Equal(stored + 1, ReadAll(ingester, "t1", labels).Count);
+    }
 }
