@@ -132,15 +132,25 @@ internal sealed class IngesterSink : ILogSink
 
         public Dictionary<string, EntryRuns> Tenants { get; } = new(StringComparer.Ordinal);
 
+        private string? _lastTenant;
+        private EntryRuns? _lastRuns;
+
         public void Add(string tenant, LogEntry entry)
         {
-            if (!Tenants.TryGetValue(tenant, out var runs))
+            // A push's entries share one tenant: the lookup is done once per push, not per entry.
+            if (!ReferenceEquals(tenant, _lastTenant) || _lastRuns is null)
             {
-                runs = new EntryRuns();
-                Tenants[tenant] = runs;
+                if (!Tenants.TryGetValue(tenant, out var found))
+                {
+                    found = new EntryRuns();
+                    Tenants[tenant] = found;
+                }
+
+                _lastTenant = tenant;
+                _lastRuns = found;
             }
 
-            runs.Add(entry);
+            _lastRuns.Add(entry);
         }
     }
 

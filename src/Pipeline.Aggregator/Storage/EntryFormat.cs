@@ -18,6 +18,27 @@ internal static class EntryFormat
 
     public static void Write(ByteBuffer buffer, long timestamp, ReadOnlySpan<byte> line, LogFields metadata)
     {
+        if (metadata.Count == 0)
+        {
+            // The usual entry, written with one reservation of the buffer (once per entry on the ingest path).
+            var span = buffer.GetSpan(8 + 5 + line.Length + 1);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(span, timestamp);
+            var written = 8;
+            var length = (uint)line.Length;
+            while (length >= 0x80)
+            {
+                span[written++] = (byte)(length | 0x80);
+                length >>= 7;
+            }
+
+            span[written++] = (byte)length;
+            line.CopyTo(span[written..]);
+            written += line.Length;
+            span[written++] = 0;
+            buffer.Advance(written);
+            return;
+        }
+
         buffer.WriteInt64(timestamp);
         buffer.WriteLengthPrefixed(line);
         var count = metadata.Count;

@@ -44,14 +44,17 @@ public sealed class DecodedStreamData
     internal DecodedStreamData(LabelSet labels, List<DecodedEntry> entries)
     {
         Labels = labels;
-        Entries = entries;
+        EntryList = entries;
     }
 
     /// <summary>The stream's labels, parsed and validated.</summary>
     public LabelSet Labels { get; }
 
     /// <summary>The entries, in request order.</summary>
-    public IReadOnlyList<DecodedEntry> Entries { get; }
+    public IReadOnlyList<DecodedEntry> Entries => EntryList;
+
+    /// <summary>The entries as their list, so the receiver walks them without an interface call per entry.</summary>
+    internal List<DecodedEntry> EntryList { get; }
 }
 
 /// <summary>One entry of a <see cref="DecodedStreamData"/>.</summary>

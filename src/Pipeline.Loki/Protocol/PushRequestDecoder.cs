@@ -206,6 +206,12 @@ public static class PushRequestDecoder
 
     internal static long ReadTimestamp(ReadOnlySpan<byte> message, int offset)
     {
+        // The usual encoding, seconds then nanos as short varints: read without the general loop (once per entry).
+        if (TryReadTimestampFast(message, out var fast))
+        {
+            return fast;
+        }
+
         var reader = new ProtoReader(message, offset);
         long seconds = 0;
         long nanos = 0;
@@ -240,6 +246,52 @@ public static class PushRequestDecoder
         }
 
         return (seconds * ProtoWire.NanosPerSecond) + nanos;
+    }
+
+    private static bool TryReadTimestampFast(ReadOnlySpan<byte> message, out long timestamp)
+    {
+        // 0x08 <seconds: up to 5 bytes> 0x10 <nanos: up to 5 bytes>, both fields present, nothing else.
+        timestamp = 0;
+        if (message.Length < 4 || message[0] != 0x08)
+        {
+            return false;
+        }
+
+        var position = 1;
+        if (!TryShortVarint(message, ref position, out var seconds) || position >= message.Length || message[position] != 0x10)
+        {
+            return false;
+        }
+
+        position++;
+        if (!TryShortVarint(message, ref position, out var nanos) || position != message.Length || nanos >= ProtoWire.NanosPerSecond)
+        {
+            return false;
+        }
+
+        timestamp = ((long)seconds * ProtoWire.NanosPerSecond) + (long)nanos;
+        return true;
+
+        static bool TryShortVarint(ReadOnlySpan<byte> data, ref int position, out ulong value)
+        {
+            value = 0;
+            for (var shift = 0; shift < 35; shift += 7)
+            {
+                if (position >= data.Length)
+                {
+                    return false;
+                }
+
+                var b = data[position++];
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     private static bool TryParseProtobuf(byte[] buffer, int length, [NotNullWhen(true)] out DecodedPush? push, [NotNullWhen(false)] out string? error)
@@ -289,7 +341,7 @@ public static class PushRequestDecoder
         var reader = new ProtoReader(message, offset);
         var labels = ReadOnlySpan<byte>.Empty;
         var labelsOffset = offset;
-        var entries = new List<DecodedEntry>();
+        var entries = new List<DecodedEntry>(CountEntries(message));
         while (!reader.End)
         {
             var at = reader.Offset;
@@ -316,6 +368,32 @@ public static class PushRequestDecoder
         }
 
         return new DecodedStreamData(ParseLabels(labels, labelsOffset, index), entries);
+    }
+
+    /// <summary>How many entries a stream message holds (a cheap pass over its tags), so its list is sized once.</summary>
+    private static int CountEntries(ReadOnlySpan<byte> message)
+    {
+        var count = 0;
+        var reader = new ProtoReader(message);
+        try
+        {
+            while (!reader.End)
+            {
+                var (field, wireType) = reader.ReadTag("StreamAdapter");
+                if (field == 2 && wireType == ProtoWire.WireLengthDelimited)
+                {
+                    count++;
+                }
+
+                reader.Skip(wireType, field, "StreamAdapter");
+            }
+        }
+        catch (PushFormatException)
+        {
+            // The real pass reports it, with where.
+        }
+
+        return count;
     }
 
     private static LabelSet ParseLabels(ReadOnlySpan<byte> utf8, int offset, int index)

@@ -40,6 +40,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
     private readonly Label[] _extraLabels;
     private readonly ConcurrentDictionary<LabelSet, LabelSet> _withExtraLabels = new();
     private readonly SemaphoreSlim _emitGate = new(1, 1);
+    private AckToken[] _tokens = [];
     private readonly TaskCompletionSource<Uri?> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile SourceContext? _context;
     private volatile bool _accepting;
@@ -189,12 +190,12 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                 }
 
                 long bytes = 0;
-                foreach (var entry in stream.Entries)
+                foreach (var entry in stream.EntryList)
                 {
                     bytes += entry.Line.Length;
                 }
 
-                share.EntryCount += stream.Entries.Count;
+                share.EntryCount += stream.EntryList.Count;
                 share.LineBytes += bytes;
                 lineBytes += bytes;
             }
@@ -301,10 +302,11 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
             foreach (var stream in push.Streams)
             {
                 var labels = WithExtraLabels(stream.Labels);
-                foreach (var decoded in stream.Entries)
+                foreach (var decoded in stream.EntryList)
                 {
                     if (chunk.IsFull)
                     {
+                        position = Track(tracker, chunk, position);
                         var full = chunk;
                         chunk = null;
                         await source.EmitAsync(full, emitted ? aborted : handOff.Token).ConfigureAwait(false);
@@ -317,15 +319,17 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                     entry.Labels = labels;
                     entry.Tenant = tenant;
                     entry.SetLine(decoded.Line.Span);
-                    foreach (var pair in decoded.StructuredMetadata)
+                    if (decoded.StructuredMetadata.Count > 0)
                     {
-                        entry.Metadata.Set(pair.Name, pair.Value.AsSpan());
+                        foreach (var pair in decoded.StructuredMetadata)
+                        {
+                            entry.Metadata.Set(pair.Name, pair.Value.AsSpan());
+                        }
                     }
-
-                    entry.Ack = tracker.Track(++position);
                 }
             }
 
+            Track(tracker, chunk, position);
             var last = chunk;
             chunk = null;
             await source.EmitAsync(last, emitted ? aborted : handOff.Token).ConfigureAwait(false);
@@ -352,6 +356,25 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
         finally
         {
             _emitGate.Release();
+        }
+
+        // A chunk's entries are tracked together: one lock for the chunk, not one per entry.
+        long Track(AckTracker tracker, EntryChunk chunk, long position)
+        {
+            var entries = chunk.Entries;
+            if (_tokens.Length < entries.Length)
+            {
+                _tokens = new AckToken[entries.Length];
+            }
+
+            var tokens = _tokens.AsSpan(0, entries.Length);
+            tracker.Track(tokens, position + 1);
+            for (var i = 0; i < entries.Length; i++)
+            {
+                entries[i].Ack = tokens[i];
+            }
+
+            return position + entries.Length;
         }
 
         static void Settle(EntryChunk? chunk)
