@@ -341,7 +341,7 @@ public static class PushRequestDecoder
         var reader = new ProtoReader(message, offset);
         var labels = ReadOnlySpan<byte>.Empty;
         var labelsOffset = offset;
-        var entries = new List<DecodedEntry>(CountEntries(message));
+        var entries = new List<DecodedEntry>();
         while (!reader.End)
         {
             var at = reader.Offset;
@@ -368,32 +368,6 @@ public static class PushRequestDecoder
         }
 
         return new DecodedStreamData(ParseLabels(labels, labelsOffset, index), entries);
-    }
-
-    /// <summary>How many entries a stream message holds (a cheap pass over its tags), so its list is sized once.</summary>
-    private static int CountEntries(ReadOnlySpan<byte> message)
-    {
-        var count = 0;
-        var reader = new ProtoReader(message);
-        try
-        {
-            while (!reader.End)
-            {
-                var (field, wireType) = reader.ReadTag("StreamAdapter");
-                if (field == 2 && wireType == ProtoWire.WireLengthDelimited)
-                {
-                    count++;
-                }
-
-                reader.Skip(wireType, field, "StreamAdapter");
-            }
-        }
-        catch (PushFormatException)
-        {
-            // The real pass reports it, with where.
-        }
-
-        return count;
     }
 
     private static LabelSet ParseLabels(ReadOnlySpan<byte> utf8, int offset, int index)
