@@ -37,9 +37,11 @@ internal sealed class IngesterSink : ILogSink
     public async Task RunAsync(ChannelReader<EntryChunk> input, ComponentContext context, CancellationToken cancellationToken)
     {
         var inFlight = new Queue<Task>();
+        var idle = new System.Collections.Concurrent.ConcurrentBag<Batch>();
         while (await input.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var batch = new Batch();
+            // Batches are reused (their lists keep their size), so a steady flow allocates none.
+            var batch = idle.TryTake(out var reused) ? reused : new Batch(idle);
             while (batch.Chunks.Count < MaxChunksPerBatch && input.TryRead(out var chunk))
             {
                 batch.Chunks.Add(chunk);
@@ -73,7 +75,10 @@ internal sealed class IngesterSink : ILogSink
 
             foreach (var (tenant, runs) in batch.Tenants)
             {
-                await AppendTenantAsync(tenant, runs, context).ConfigureAwait(false);
+                if (runs.StreamCount > 0)
+                {
+                    await AppendTenantAsync(tenant, runs, context).ConfigureAwait(false);
+                }
             }
         }
         finally
@@ -82,6 +87,8 @@ internal sealed class IngesterSink : ILogSink
             {
                 chunk.Release();
             }
+
+            batch.Recycle();
         }
     }
 
@@ -126,9 +133,28 @@ internal sealed class IngesterSink : ILogSink
     }
 
     /// <summary>The chunks taken together and their entries grouped by tenant.</summary>
-    private sealed class Batch
+    private sealed class Batch(System.Collections.Concurrent.ConcurrentBag<Batch> idle)
     {
         public List<EntryChunk> Chunks { get; } = [];
+
+        /// <summary>Empties the batch and gives it back for the next one (a tenant's runs are kept for reuse too).</summary>
+        public void Recycle()
+        {
+            Chunks.Clear();
+            foreach (var runs in Tenants.Values)
+            {
+                runs.Clear();
+            }
+
+            if (Tenants.Count > 16)
+            {
+                Tenants.Clear();
+            }
+
+            _lastTenant = null;
+            _lastRuns = null;
+            idle.Add(this);
+        }
 
         public Dictionary<string, EntryRuns> Tenants { get; } = new(StringComparer.Ordinal);
 
@@ -164,6 +190,12 @@ internal sealed class IngesterSink : ILogSink
         private readonly List<(LabelSet Labels, int Start, int Count)> _runs = [];
 
         public override int StreamCount => _runs.Count;
+
+        public void Clear()
+        {
+            _entries.Clear();
+            _runs.Clear();
+        }
 
         public void Add(LogEntry entry)
         {

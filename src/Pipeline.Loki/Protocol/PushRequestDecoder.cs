@@ -190,8 +190,19 @@ public static class PushRequestDecoder
         var arena = PushBufferPool.Instance.Rent(Math.Max(json.Length, 1));
         try
         {
-            var streams = JsonParser.Parse(json, arena);
-            push = new DecodedPush(streams, arena);
+            var entries = new DecodedEntryStore();
+            List<DecodedStreamData> streams;
+            try
+            {
+                streams = JsonParser.Parse(json, arena, entries);
+            }
+            catch
+            {
+                entries.Return();
+                throw;
+            }
+
+            push = new DecodedPush(streams, entries, arena);
             error = null;
             return true;
         }
@@ -298,7 +309,17 @@ public static class PushRequestDecoder
     {
         try
         {
-            push = new DecodedPush(ParsePushRequest(buffer, length), buffer);
+            var entries = new DecodedEntryStore();
+            try
+            {
+                push = new DecodedPush(ParsePushRequest(buffer, length, entries), entries, buffer);
+            }
+            catch
+            {
+                entries.Return();
+                throw;
+            }
+
             error = null;
             return true;
         }
@@ -311,7 +332,7 @@ public static class PushRequestDecoder
         }
     }
 
-    private static List<DecodedStreamData> ParsePushRequest(byte[] buffer, int length)
+    private static List<DecodedStreamData> ParsePushRequest(byte[] buffer, int length, DecodedEntryStore entries)
     {
         var streams = new List<DecodedStreamData>();
         var metadata = new List<Label>();
@@ -324,7 +345,7 @@ public static class PushRequestDecoder
             {
                 ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, "PushRequest", "streams", at);
                 var stream = reader.ReadLengthDelimited(out var offset);
-                streams.Add(ParseStream(buffer, stream, offset, streams.Count, metadata));
+                streams.Add(ParseStream(buffer, stream, offset, streams.Count, metadata, entries));
             }
             else
             {
@@ -336,12 +357,12 @@ public static class PushRequestDecoder
         return streams;
     }
 
-    private static DecodedStreamData ParseStream(byte[] buffer, ReadOnlySpan<byte> message, int offset, int index, List<Label> metadata)
+    private static DecodedStreamData ParseStream(byte[] buffer, ReadOnlySpan<byte> message, int offset, int index, List<Label> metadata, DecodedEntryStore entries)
     {
         var reader = new ProtoReader(message, offset);
         var labels = ReadOnlySpan<byte>.Empty;
         var labelsOffset = offset;
-        var entries = new List<DecodedEntry>();
+        var start = entries.Count;
         while (!reader.End)
         {
             var at = reader.Offset;
@@ -367,7 +388,7 @@ public static class PushRequestDecoder
             }
         }
 
-        return new DecodedStreamData(ParseLabels(labels, labelsOffset, index), entries);
+        return new DecodedStreamData(ParseLabels(labels, labelsOffset, index), entries, start, entries.Count - start);
     }
 
     private static LabelSet ParseLabels(ReadOnlySpan<byte> utf8, int offset, int index)
@@ -552,7 +573,7 @@ public static class PushRequestDecoder
     /// <summary>The JSON push body parser.</summary>
     private static class JsonParser
     {
-        public static List<DecodedStreamData> Parse(ReadOnlySpan<byte> json, byte[] arena)
+        public static List<DecodedStreamData> Parse(ReadOnlySpan<byte> json, byte[] arena, DecodedEntryStore entries)
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
             var streams = new List<DecodedStreamData>();
@@ -569,7 +590,7 @@ public static class PushRequestDecoder
                     Expect(ref reader, JsonTokenType.StartArray, "'streams'");
                     while (Read(ref reader) != JsonTokenType.EndArray)
                     {
-                        streams.Add(ParseStream(ref reader, arena, ref arenaUsed, streams.Count));
+                        streams.Add(ParseStream(ref reader, arena, ref arenaUsed, streams.Count, entries));
                     }
                 }
                 else
@@ -587,11 +608,11 @@ public static class PushRequestDecoder
             return streams;
         }
 
-        private static DecodedStreamData ParseStream(ref Utf8JsonReader reader, byte[] arena, ref int arenaUsed, int index)
+        private static DecodedStreamData ParseStream(ref Utf8JsonReader reader, byte[] arena, ref int arenaUsed, int index, DecodedEntryStore entries)
         {
             Expect(ref reader, JsonTokenType.StartObject, $"stream {index}");
             List<Label>? labels = null;
-            var entries = new List<DecodedEntry>();
+            var start = entries.Count;
             while (Read(ref reader) != JsonTokenType.EndObject)
             {
                 if (reader.ValueTextEquals("stream"u8))
@@ -605,7 +626,7 @@ public static class PushRequestDecoder
                     Expect(ref reader, JsonTokenType.StartArray, $"stream {index} 'values'");
                     while (Read(ref reader) != JsonTokenType.EndArray)
                     {
-                        entries.Add(ParseValue(ref reader, arena, ref arenaUsed, index, entries.Count));
+                        entries.Add(ParseValue(ref reader, arena, ref arenaUsed, index, entries.Count - start));
                     }
                 }
                 else
@@ -630,7 +651,7 @@ public static class PushRequestDecoder
                 throw new PushFormatException($"stream {index}: every label value is empty");
             }
 
-            return new DecodedStreamData(set, entries);
+            return new DecodedStreamData(set, entries, start, entries.Count - start);
         }
 
         private static DecodedEntry ParseValue(ref Utf8JsonReader reader, byte[] arena, ref int arenaUsed, int stream, int index)

@@ -190,12 +190,13 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                 }
 
                 long bytes = 0;
-                foreach (var entry in stream.EntryList)
+                var entries = stream.EntrySpan;
+                foreach (var entry in entries)
                 {
                     bytes += entry.Line.Length;
                 }
 
-                share.EntryCount += stream.EntryList.Count;
+                share.EntryCount += entries.Length;
                 share.LineBytes += bytes;
                 lineBytes += bytes;
             }
@@ -302,8 +303,9 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
             foreach (var stream in push.Streams)
             {
                 var labels = WithExtraLabels(stream.Labels);
-                foreach (var decoded in stream.EntryList)
+                for (var i = 0; i < stream.EntrySpan.Length; i++)
                 {
+                    var decoded = stream.EntrySpan[i];
                     if (chunk.IsFull)
                     {
                         position = Track(tracker, chunk, position);
