@@ -54,13 +54,13 @@ internal sealed class OpenFileBlockSource(ChunkFileWriter file, BlockMeta block)
 }
 
 /// <summary>A block of a completed chunk file.</summary>
-internal sealed class FileBlockSource(string path, long dataOffset, BlockMeta block) : BlockSource(block.MinTs, block.MaxTs)
+internal sealed class FileBlockSource(string path, long dataOffset, BlockMeta block, bool framed) : BlockSource(block.MinTs, block.MaxTs)
 {
     public override BlockEntries? Load()
     {
         try
         {
-            return BlockEntries.Parse(ChunkFile.ReadBlock(path, dataOffset, block), block.Count);
+            return BlockEntries.Parse(ChunkFile.ReadBlock(path, dataOffset, block, framed), block.Count);
         }
         catch (FileNotFoundException)
         {

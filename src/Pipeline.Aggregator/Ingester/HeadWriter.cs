@@ -22,101 +22,82 @@ internal sealed partial class HeadWriter
     }
 
     /// <summary>
-    /// Stores one durable record (version 2 payload). <paramref name="streams"/> are the record's streams in order when the
-    /// appender already looked them up; on replay they are found by the labels in the record, and records already in a
-    /// flushed chunk are skipped.
+    /// Stores one durable record (version 2 payload). <paramref name="live"/> is what the appender kept of it: the record's
+    /// streams in order and their entries uncompressed; on replay (<see langword="null"/>) streams are found by the labels
+    /// in the record and sections decompressed, and records already in a flushed chunk are skipped.
     /// </summary>
-    public void Apply(TenantState tenant, ReadOnlySpan<byte> payload, long sequence, IReadOnlyList<StreamState>? streams, ref AppendCounts counts)
+    public void Apply(TenantState tenant, ReadOnlySpan<byte> payload, long sequence, LiveSections? live, ref AppendCounts counts)
     {
         var options = _state.Options;
         var now = _state.Time.GetUtcNow();
         var reader = new WalRecordReader(payload);
         var index = 0;
-        while (reader.NextStream(out var labels, out var count, out var data))
+        while (reader.NextStream(out var labels, out var count, out var uncompressed, out var frame))
         {
-            var stream = streams is not null ? streams[index] : IngesterState.GetOrCreateStream(tenant, WalRecordCodec.ReadLabels(labels));
+            var stream = live is not null ? live.Streams[index] : IngesterState.GetOrCreateStream(tenant, WalRecordCodec.ReadLabels(labels));
+            var section = live?.Section(index);
             index++;
-            if (streams is null && sequence <= stream.FlushedThroughSequence)
+            if (count == 0 || (live is null && sequence <= stream.FlushedThroughSequence))
             {
-                continue; // Replay: already in a flushed chunk.
+                continue; // Nothing accepted, or (replay) already in a flushed chunk.
             }
 
-            var touched = false;
-            var position = 0;
-            for (var e = 0; e < count; e++)
+            var entries = section ?? Decompress(tenant, frame, uncompressed);
+            var chunk = stream.Current ??= new OpenChunk(sequence, now);
+            if (chunk.Head.Count > 0 && chunk.Head.UncompressedBytes + uncompressed > options.BlockSize)
             {
-                var start = position;
-                position = EntryFormat.Next(data, position, out var ts, out var lineStart, out var lineLength);
-                var chunk = stream.Current ??= new OpenChunk(sequence, now, options.BlockSize);
-                var added = chunk.Head.TryAppend(ts, data[start..position], lineStart - start, lineLength);
-                if (added < 0)
-                {
-                    counts.Duplicates++;
-                    continue;
-                }
-
-                touched = true;
-                counts.Accepted++;
-                _state.AddMemory(added);
-                if (ts < chunk.MinTs)
-                {
-                    chunk.MinTs = ts;
-                }
-
-                if (ts > chunk.MaxTs)
-                {
-                    chunk.MaxTs = ts;
-                }
-
-                if (ts > stream.HighestTs)
-                {
-                    stream.HighestTs = ts;
-                }
-
-                if (chunk.Head.SizeBytes >= options.BlockSize)
-                {
-                    Cut(tenant, stream, chunk);
-                }
+                Cut(tenant, stream, chunk); // Blocks hold whole sections: start a new one rather than overfill this one.
             }
 
-            if (touched)
+            var accepted = counts.Accepted;
+            _state.AddMemory(chunk.Head.AppendSection(frame, entries.Span, count, ref counts));
+            if (counts.Accepted == accepted)
             {
-                var chunk = stream.Current!;
-                chunk.LastSequence = Math.Max(chunk.LastSequence, sequence);
-                chunk.LastAppendAt = now;
-                stream.LastAppendAt = now;
-                if (chunk.FillBytes >= options.TargetChunkSize)
-                {
-                    Close(tenant, stream);
-                    _state.RequestFlush();
-                }
+                continue; // All duplicates.
+            }
+
+            chunk.MinTs = Math.Min(chunk.MinTs, chunk.Head.MinTs);
+            chunk.MaxTs = Math.Max(chunk.MaxTs, chunk.Head.MaxTs);
+            stream.HighestTs = Math.Max(stream.HighestTs, chunk.Head.MaxTs);
+            chunk.LastSequence = Math.Max(chunk.LastSequence, sequence);
+            chunk.LastAppendAt = now;
+            stream.LastAppendAt = now;
+            if (chunk.Head.UncompressedBytes >= options.BlockSize)
+            {
+                Cut(tenant, stream, chunk);
+            }
+
+            if (chunk.FillBytes >= options.TargetChunkSize)
+            {
+                Close(tenant, stream);
+                _state.RequestFlush();
             }
         }
     }
 
-    /// <summary>Compresses the head into a block and appends it to the chunk's file (kept in memory when that fails).</summary>
+    /// <summary>Makes the head a block and appends it to the chunk's file (kept in memory when that fails).</summary>
     public void Cut(TenantState tenant, StreamState stream, OpenChunk chunk)
     {
         var head = chunk.Head;
         if (head.Count == 0)
         {
+            _state.AddMemory(-head.SizeBytes);
+            head.Clear();
             return;
         }
 
         var before = head.SizeBytes;
-        var sorted = head.Sorted(tenant.Scratch);
-        var length = CompressedBlock.Compress(sorted, ref tenant.CompressScratch);
-        var compressed = tenant.CompressScratch.AsSpan(0, length);
-        var checksum = Checksum.Crc32C(compressed);
-        var written = chunk.Unwritten.Count == 0 && TryAppendToFile(tenant, stream, chunk, compressed, sorted.Length, head.MinTs, head.MaxTs, head.Count, checksum);
+        var data = head.BlockData(tenant.Scratch, ref tenant.CompressScratch, out var uncompressedLength);
+        var checksum = Checksum.Crc32C(data);
+        var written = chunk.Unwritten.Count == 0 && TryAppendToFile(tenant, stream, chunk, data, uncompressedLength, head.MinTs, head.MaxTs, head.Count, checksum);
         if (!written)
         {
-            chunk.Unwritten.Add(new CompressedBlock(compressed.ToArray(), sorted.Length, head.MinTs, head.MaxTs, head.Count, checksum));
-            chunk.UnwrittenBytes += length;
-            _state.AddMemory(length);
+            chunk.Unwritten.Add(new CompressedBlock(data.ToArray(), uncompressedLength, head.MinTs, head.MaxTs, head.Count, checksum));
+            chunk.UnwrittenBytes += data.Length;
+            _state.AddMemory(data.Length);
         }
 
-        chunk.CompressedBytes += length;
+        chunk.CompressedBytes += data.Length;
         head.Clear();
         _state.AddMemory(-before);
     }
@@ -208,6 +189,17 @@ internal sealed partial class HeadWriter
             LogMemoryPressure(_logger, _state.MemoryBytes, _state.Options.MemoryLimitBytes);
             _state.RequestFlush();
         }
+    }
+
+    private static ReadOnlyMemory<byte> Decompress(TenantState tenant, ReadOnlySpan<byte> frame, int uncompressed)
+    {
+        if (tenant.ReplayScratch.Length < uncompressed)
+        {
+            tenant.ReplayScratch = new byte[uncompressed];
+        }
+
+        CompressedBlock.DecompressInto(frame, tenant.ReplayScratch.AsSpan(0, uncompressed));
+        return tenant.ReplayScratch.AsMemory(0, uncompressed);
     }
 
     private bool TryAppendToFile(TenantState tenant, StreamState stream, OpenChunk chunk, ReadOnlySpan<byte> compressed, int uncompressedLength, long minTs, long maxTs, int count, uint checksum)

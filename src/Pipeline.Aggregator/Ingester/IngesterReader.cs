@@ -64,7 +64,7 @@ internal sealed partial class IngesterReader(IngesterState state, ILogger logger
             {
                 if (block.MinTs < toNs && block.MaxTs >= fromNs)
                 {
-                    sources.Add(new FileBlockSource(path, dataOffset, block));
+                    sources.Add(new FileBlockSource(path, dataOffset, block, header.Framed));
                 }
             }
         }

@@ -314,7 +314,7 @@ public sealed partial class LogIngester : IAsyncDisposable
         var counts = default(AppendCounts);
         lock (state.Gate)
         {
-            _heads.Apply(state, record.Payload.Span, record.Sequence, streams: null, ref counts);
+            _heads.Apply(state, record.Payload.Span, record.Sequence, live: null, ref counts);
         }
     }
 

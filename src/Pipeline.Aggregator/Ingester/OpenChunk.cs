@@ -8,9 +8,9 @@ namespace Pipeline.Aggregator.Ingester;
 /// </summary>
 internal sealed class OpenChunk
 {
-    public OpenChunk(long firstSequence, DateTimeOffset now, int blockSize)
+    public OpenChunk(long firstSequence, DateTimeOffset now)
     {
-        Head = new HeadBlock(blockSize);
+        Head = new HeadBlock();
         FirstSequence = firstSequence;
         LastSequence = firstSequence;
         CreatedAt = now;

@@ -29,5 +29,8 @@ internal sealed class TenantState
 #pragma warning disable SA1401, CA1051 // Passed by reference to the compressor, which grows it.
     /// <summary>Buffer for compressing head blocks, used under <see cref="Gate"/>.</summary>
     public byte[] CompressScratch = [];
+
+    /// <summary>Buffer for decompressing WAL sections on replay, used under <see cref="Gate"/>.</summary>
+    public byte[] ReplayScratch = [];
 #pragma warning restore SA1401, CA1051
 }

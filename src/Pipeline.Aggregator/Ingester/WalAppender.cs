@@ -22,7 +22,7 @@ internal sealed class WalAppender
     private readonly WriteAheadLog _wal;
     private readonly HeadWriter _heads;
     private readonly SemaphoreSlim _slots;
-    private readonly ConcurrentBag<ByteBuffer> _buffers = [];
+    private readonly ConcurrentBag<(ByteBuffer Record, LiveSections Live)> _buffers = [];
     private readonly long _windowNs;
 
     public WalAppender(IngesterState state, WriteAheadLog wal, HeadWriter heads)
@@ -41,15 +41,15 @@ internal sealed class WalAppender
     {
         await _state.WaitForMemoryAsync(cancellationToken).ConfigureAwait(false);
         await WaitForSlotAsync(cancellationToken).ConfigureAwait(false);
-        var record = _buffers.TryTake(out var pooled) ? pooled : new ByteBuffer(64 * 1024);
-        var append = new DurableAppend(_heads, tenant, record);
+        var (record, live) = _buffers.TryTake(out var pooled) ? pooled : (new ByteBuffer(64 * 1024), new LiveSections());
+        var append = new DurableAppend(_heads, tenant, record, live);
         try
         {
             Task durable;
             lock (tenant.Gate)
             {
                 append.Sequence = _wal.ReserveSequence();
-                Encode(tenant, source, append, record);
+                Encode(tenant, source, append, record, live);
                 durable = _wal.Enqueue(append.Sequence, record, append.Store);
             }
 
@@ -60,13 +60,15 @@ internal sealed class WalAppender
         {
             _slots.Release();
             record.Clear();
-            if (record.Capacity <= RetainedBufferBytes && _buffers.Count < _state.Options.MaxQueuedAppends)
+            live.Clear();
+            if (record.Capacity <= RetainedBufferBytes && live.Entries.Capacity <= RetainedBufferBytes && _buffers.Count < _state.Options.MaxQueuedAppends)
             {
-                _buffers.Add(record);
+                _buffers.Add((record, live));
             }
             else
             {
                 record.Dispose();
+                live.Entries.Dispose();
             }
         }
 
@@ -94,18 +96,24 @@ internal sealed class WalAppender
         }
     }
 
-    /// <summary>Under the tenant's gate: checks every entry against its stream's window and writes the accepted ones.</summary>
-    private void Encode(TenantState tenant, AppendSource source, DurableAppend append, ByteBuffer record)
+    /// <summary>
+    /// Under the tenant's gate: checks every entry against its stream's window, writes the accepted ones (uncompressed,
+    /// kept in <paramref name="live"/> for storing them) and compresses each stream's into the record as one frame.
+    /// </summary>
+    private void Encode(TenantState tenant, AppendSource source, DurableAppend append, ByteBuffer record, LiveSections live)
     {
         record.Clear();
+        live.Clear();
         var frame = RecordFraming.BeginFrame(record);
         var streamsAt = WalRecordCodec.BeginRecord(record, append.Sequence, tenant.Id);
         var accepted = 0;
         var count = source.StreamCount;
+        var entriesBuffer = live.Entries;
         for (var s = 0; s < count; s++)
         {
             var stream = IngesterState.GetOrCreateStream(tenant, source.Labels(s));
             var at = WalRecordCodec.BeginStream(record, stream.Labels);
+            var start = entriesBuffer.Length;
             var entries = source.Count(s);
             var written = 0;
             var highest = stream.HighestTs;
@@ -123,7 +131,7 @@ internal sealed class WalAppender
                     continue;
                 }
 
-                source.Write(record, s, e);
+                source.Write(entriesBuffer, s, e);
                 written++;
                 if (ts > highest)
                 {
@@ -132,8 +140,8 @@ internal sealed class WalAppender
             }
 
             stream.HighestTs = highest;
-            WalRecordCodec.EndStream(record, at, written);
-            append.Streams.Add(stream);
+            WalRecordCodec.EndStream(record, at, written, entriesBuffer.WrittenSpan[start..]);
+            live.Add(stream, start);
             accepted += written;
         }
 
@@ -151,15 +159,13 @@ internal sealed class WalAppender
         DateTimeOffset.UnixEpoch.AddTicks(ns / 100).ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>One append between its check and its store, which the WAL writer runs once the record is durable.</summary>
-    private sealed class DurableAppend(HeadWriter heads, TenantState tenant, ByteBuffer record)
+    private sealed class DurableAppend(HeadWriter heads, TenantState tenant, ByteBuffer record, LiveSections live)
     {
 #pragma warning disable SA1401, CA1051 // Filled by reference while the append is checked and stored.
         public AppendCounts Counts;
 #pragma warning restore SA1401, CA1051
 
         public long Sequence { get; set; }
-
-        public List<StreamState> Streams { get; } = [];
 
         public void Store()
         {
@@ -170,7 +176,7 @@ internal sealed class WalAppender
 
             lock (tenant.Gate)
             {
-                heads.Apply(tenant, record.WrittenSpan[RecordFraming.HeaderSize..], Sequence, Streams, ref Counts);
+                heads.Apply(tenant, record.WrittenSpan[RecordFraming.HeaderSize..], Sequence, live, ref Counts);
             }
 
             heads.EnforceMemoryLimit();

@@ -35,29 +35,102 @@ internal sealed class CompressedBlock
 
     private byte[] Buffer { get; }
 
-    /// <summary>Compresses <paramref name="uncompressed"/> into <paramref name="scratch"/> (grown as needed); returns the compressed length.</summary>
-    public static int Compress(ReadOnlySpan<byte> uncompressed, ref byte[] scratch)
-    {
-        var max = Snappy.GetMaxCompressedLength(uncompressed.Length);
-        if (scratch.Length < max)
-        {
-            scratch = new byte[max];
-        }
+    /// <summary>The most bytes one frame of <paramref name="uncompressedLength"/> bytes takes.</summary>
+    public static int MaxFrameLength(int uncompressedLength) => FrameHeaderSize + Snappy.GetMaxCompressedLength(uncompressedLength);
 
-        return Snappy.Compress(uncompressed, scratch);
+    /// <summary>
+    /// Writes one frame — <c>u32 compressed length, snappy block</c> — of <paramref name="uncompressed"/> into
+    /// <paramref name="destination"/> (at least <see cref="MaxFrameLength"/>); returns the bytes written.
+    /// </summary>
+    public static int WriteFrame(ReadOnlySpan<byte> uncompressed, Span<byte> destination)
+    {
+        var length = Snappy.Compress(uncompressed, destination[FrameHeaderSize..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(destination, length);
+        return FrameHeaderSize + length;
     }
 
-    public static byte[] Decompress(ReadOnlySpan<byte> compressed, int uncompressedLength)
+    /// <summary>
+    /// Decompresses block data: frames (chunk version 2, WAL sections) or, when <paramref name="framed"/> is false, one bare
+    /// snappy block (chunk version 1). Throws <see cref="InvalidDataException"/> when it does not make exactly
+    /// <paramref name="uncompressedLength"/> bytes.
+    /// </summary>
+    public static byte[] Decompress(ReadOnlySpan<byte> data, int uncompressedLength, bool framed = true)
     {
-        var length = Snappy.GetUncompressedLength(compressed);
-        if (length != uncompressedLength)
+        var result = new byte[uncompressedLength];
+        DecompressInto(data, result, framed);
+        return result;
+    }
+
+    /// <summary>Decompresses block data into <paramref name="destination"/>, which it must fill exactly.</summary>
+    public static void DecompressInto(ReadOnlySpan<byte> data, Span<byte> destination, bool framed = true)
+    {
+        if (!framed)
         {
-            throw new InvalidDataException($"block decompresses to {length} bytes, expected {uncompressedLength}");
+            DecompressFrame(data, destination);
+            return;
         }
 
-        var data = new byte[length];
-        Snappy.Decompress(compressed, data);
-        return data;
+        var written = 0;
+        while (!data.IsEmpty)
+        {
+            if (data.Length < FrameHeaderSize)
+            {
+                throw new InvalidDataException("block data ends inside a frame header");
+            }
+
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(data);
+            if (length < 0 || length > data.Length - FrameHeaderSize)
+            {
+                throw new InvalidDataException($"block frame of {length} bytes exceeds the {data.Length - FrameHeaderSize} bytes left");
+            }
+
+            var frame = data.Slice(FrameHeaderSize, length);
+            var size = FrameUncompressedLength(frame);
+            if (size > destination.Length - written)
+            {
+                throw new InvalidDataException($"block frames decompress to more than the {destination.Length} bytes expected");
+            }
+
+            DecompressFrame(frame, destination.Slice(written, size));
+            written += size;
+            data = data[(FrameHeaderSize + length)..];
+        }
+
+        if (written != destination.Length)
+        {
+            throw new InvalidDataException($"block decompresses to {written} bytes, expected {destination.Length}");
+        }
+    }
+
+    private const int FrameHeaderSize = 4;
+
+    private static int FrameUncompressedLength(ReadOnlySpan<byte> frame)
+    {
+        try
+        {
+            return Snappy.GetUncompressedLength(frame);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"invalid snappy block: {e.Message}", e);
+        }
+    }
+
+    private static void DecompressFrame(ReadOnlySpan<byte> frame, Span<byte> destination)
+    {
+        if (FrameUncompressedLength(frame) != destination.Length)
+        {
+            throw new InvalidDataException($"block decompresses to {FrameUncompressedLength(frame)} bytes, expected {destination.Length}");
+        }
+
+        try
+        {
+            Snappy.Decompress(frame, destination);
+        }
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"invalid snappy block: {e.Message}", e);
+        }
     }
 
     public byte[] Decompress() => Decompress(Data, UncompressedLength);

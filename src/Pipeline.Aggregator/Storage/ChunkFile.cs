@@ -8,7 +8,11 @@ namespace Pipeline.Aggregator.Storage;
 internal readonly record struct BlockMeta(long Offset, int CompressedLength, int UncompressedLength, long MinTs, long MaxTs, int Count, uint Checksum);
 
 /// <summary>The header of a chunk file.</summary>
-internal sealed record ChunkHeader(LabelSet Labels, long MinTs, long MaxTs, int Entries, uint Checksum, IReadOnlyList<BlockMeta> Blocks);
+internal sealed record ChunkHeader(LabelSet Labels, long MinTs, long MaxTs, int Entries, uint Checksum, IReadOnlyList<BlockMeta> Blocks)
+{
+    /// <summary>Whether block data is frames (version 2) rather than one bare snappy block (version 1).</summary>
+    public bool Framed { get; init; } = true;
+}
 
 /// <summary>
 /// A flushed chunk on disk (version 2): 8 bytes of magic, the snappy blocks (each with its own CRC-32C) in the order they
@@ -50,8 +54,8 @@ internal static class ChunkFile
         return ReadHeader(handle, path, out dataOffset);
     }
 
-    /// <summary>Reads, checks and decompresses one block.</summary>
-    public static byte[] ReadBlock(string path, long dataOffset, BlockMeta block)
+    /// <summary>Reads, checks and decompresses one block (<paramref name="framed"/>: see <see cref="ChunkHeader.Framed"/>).</summary>
+    public static byte[] ReadBlock(string path, long dataOffset, BlockMeta block, bool framed = true)
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
         var compressed = new byte[block.CompressedLength];
@@ -66,7 +70,7 @@ internal static class ChunkFile
             throw new InvalidDataException($"chunk {path}: block at {block.Offset} fails its checksum");
         }
 
-        return CompressedBlock.Decompress(compressed, block.UncompressedLength);
+        return CompressedBlock.Decompress(compressed, block.UncompressedLength, framed);
     }
 
     private static ChunkHeader ReadHeader(SafeFileHandle handle, string path, out long dataOffset)
@@ -82,7 +86,7 @@ internal static class ChunkFile
             // Version 1: the header frame follows the magic, the blocks follow the header.
             var header = ReadHeaderFrame(handle, path, 8, out var frameLength);
             dataOffset = 8 + frameLength;
-            return header;
+            return header with { Framed = false };
         }
 
         if (!start[..8].SequenceEqual(MagicV2))

@@ -31,9 +31,11 @@ internal sealed class WalRecord
 
 /// <summary>
 /// The binary payload of a WAL record. Version 2: <c>u8 version, i64 sequence, string tenant, i32 streams, per stream
-/// { varint labels, (string name, string value)*, i32 entries, i32 bytes, entries }</c>, each entry in the block format
-/// (<see cref="EntryFormat"/>), so the ingester copies a stream's entries into its head block as they are. Strings and
-/// bytes are varint-length-prefixed. Version 1 records (varint counts, written by earlier versions) are still replayed.
+/// { varint labels, (string name, string value)*, i32 entries, i32 uncompressed bytes, i32 frame bytes, frame }</c>: a
+/// stream's entries in the block format (<see cref="EntryFormat"/>) compressed as one block frame
+/// (<see cref="CompressedBlock.WriteFrame"/>), which the ingester keeps as it is in the stream's head block — so the WAL
+/// is written compressed and a head whose entries came in order becomes a block without being compressed again. Strings
+/// are varint-length-prefixed. Version 1 records (uncompressed, varint counts; earlier versions) are still replayed.
 /// </summary>
 internal static class WalRecordCodec
 {
@@ -51,7 +53,7 @@ internal static class WalRecordCodec
         return at;
     }
 
-    /// <summary>Starts a stream's entries; returns where its counts go, for <see cref="EndStream"/>.</summary>
+    /// <summary>Starts a stream's section; returns where its counts go, for <see cref="EndStream"/>.</summary>
     public static int BeginStream(ByteBuffer buffer, LabelSet labels)
     {
         var list = labels.Labels;
@@ -64,13 +66,19 @@ internal static class WalRecordCodec
 
         var at = buffer.Length;
         buffer.WriteInt64(0);
+        buffer.WriteInt32(0);
         return at;
     }
 
-    public static void EndStream(ByteBuffer buffer, int at, int entries)
+    /// <summary>Ends a stream's section with its <paramref name="entries"/> entries, given uncompressed, compressed as one frame.</summary>
+    public static void EndStream(ByteBuffer buffer, int at, int entries, ReadOnlySpan<byte> uncompressed)
     {
+        var span = buffer.GetSpan(CompressedBlock.MaxFrameLength(uncompressed.Length));
+        var frame = CompressedBlock.WriteFrame(uncompressed, span);
+        buffer.Advance(frame);
         buffer.PatchInt32(at, entries);
-        buffer.PatchInt32(at + 4, buffer.Length - at - 8);
+        buffer.PatchInt32(at + 4, uncompressed.Length);
+        buffer.PatchInt32(at + 8, frame);
     }
 
     public static void EndRecord(ByteBuffer buffer, int at, int streams) => buffer.PatchInt32(at, streams);
@@ -78,19 +86,21 @@ internal static class WalRecordCodec
     /// <summary>Encodes a whole record (tests, and replaying version 1 records).</summary>
     public static void Encode(ByteBuffer buffer, long sequence, string tenant, IReadOnlyList<IngestStream> streams)
     {
+        using var scratch = new ByteBuffer();
         var record = BeginRecord(buffer, sequence, tenant);
         for (var s = 0; s < streams.Count; s++)
         {
             var stream = streams[s];
             var at = BeginStream(buffer, stream.Labels);
             var entries = stream.Entries;
+            scratch.Clear();
             for (var e = 0; e < entries.Count; e++)
             {
                 var entry = entries[e];
-                EntryFormat.Write(buffer, entry.TimestampNs, entry.Line.Span, entry.Metadata);
+                EntryFormat.Write(scratch, entry.TimestampNs, entry.Line.Span, entry.Metadata);
             }
 
-            EndStream(buffer, at, entries.Count);
+            EndStream(buffer, at, entries.Count, scratch.WrittenSpan);
         }
 
         EndRecord(buffer, record, streams.Count);
@@ -113,9 +123,10 @@ internal static class WalRecordCodec
     public static void Validate(ReadOnlySpan<byte> payload)
     {
         var reader = new WalRecordReader(payload);
-        while (reader.NextStream(out var labels, out var count, out var entries))
+        while (reader.NextStream(out var labels, out var count, out var uncompressed, out var frame))
         {
             _ = ReadLabels(labels);
+            var entries = CompressedBlock.Decompress(frame, uncompressed);
             var position = 0;
             for (var e = 0; e < count; e++)
             {
@@ -141,10 +152,10 @@ internal static class WalRecordCodec
     {
         var streams = new List<IngestStream>();
         var reader = new WalRecordReader(payload);
-        while (reader.NextStream(out var labels, out var count, out var data))
+        while (reader.NextStream(out var labels, out var count, out var uncompressed, out var frame))
         {
             var entries = new IngestEntry[count];
-            var block = BlockEntries.Parse(data.ToArray(), count);
+            var block = BlockEntries.Parse(CompressedBlock.Decompress(frame, uncompressed), count);
             for (var e = 0; e < count; e++)
             {
                 entries[e] = new IngestEntry(block.Timestamps[e], block.Line(e).ToArray(), block.Metadata?[e]);
@@ -243,8 +254,8 @@ internal ref struct WalRecordReader
         _position = reader.Position;
     }
 
-    /// <summary>The next stream: its encoded labels, its entry count and the bytes of its entries.</summary>
-    public bool NextStream(out ReadOnlySpan<byte> labels, out int entries, out ReadOnlySpan<byte> data)
+    /// <summary>The next stream: its encoded labels, its entry count, their uncompressed size and their compressed frame.</summary>
+    public bool NextStream(out ReadOnlySpan<byte> labels, out int entries, out int uncompressed, out ReadOnlySpan<byte> frame)
     {
         if (_left == 0)
         {
@@ -254,8 +265,9 @@ internal ref struct WalRecordReader
             }
 
             labels = default;
-            data = default;
+            frame = default;
             entries = 0;
+            uncompressed = 0;
             return false;
         }
 
@@ -269,13 +281,14 @@ internal ref struct WalRecordReader
 
         labels = _payload.Slice(_position, reader.Position);
         entries = reader.ReadInt32();
+        uncompressed = reader.ReadInt32();
         var length = reader.ReadInt32();
-        if (entries < 0 || length < 0)
+        if (entries < 0 || uncompressed < 0 || length < 0)
         {
-            throw new InvalidDataException($"impossible entry count {entries} or length {length}");
+            throw new InvalidDataException($"impossible entry count {entries} or lengths {uncompressed}, {length}");
         }
 
-        data = reader.ReadBytes(length);
+        frame = reader.ReadBytes(length);
         _position += reader.Position;
         return true;
     }

@@ -266,7 +266,7 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
 
                     records++;
                     var streams = new WalRecordReader(record.Payload.Span);
-                    while (streams.NextStream(out _, out var count, out _))
+                    while (streams.NextStream(out _, out var count, out _, out _))
                     {
                         entries += count;
                     }

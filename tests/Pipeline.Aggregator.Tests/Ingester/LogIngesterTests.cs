@@ -109,9 +109,12 @@ public class LogIngesterTests
         var labels = Labels("api");
         var t = StartNs;
         var ingester = LogIngester.Open(Options(dir.Path, o => new IngesterOptions { DataDirectory = o.DataDirectory, RunBackgroundLoops = false, WalSegmentSize = 4096 }), Clock());
+        var random = new Random(9);
         for (var i = 0; i < 20; i++)
         {
-            await ingester.AppendAsync("t1", Push(labels, Entry(t + i, "before flush " + i + new string('x', 500))));
+            // Random text: the WAL compresses its records, and these must still fill several 4 KiB segments.
+            var filler = Convert.ToHexString(Enumerable.Range(0, 250).Select(_ => (byte)random.Next(256)).ToArray());
+            await ingester.AppendAsync("t1", Push(labels, Entry(t + i, "before flush " + i + filler)));
         }
 
         var segmentsBefore = ingester.Wal.SegmentCount;
@@ -343,5 +346,27 @@ public class LogIngesterTests
         Assert.Equal(stored + 1, ReadAll(ingester, "t1", labels).Count);
         await ingester.FlushAsync(all: true);
         Assert.Equal(stored + 1, ReadAll(ingester, "t1", labels).Count);
+    }
+
+    [Fact]
+    public async Task Retry_OfAPushStillInTheHead_StoredOnce_InMemoryAndInTheChunkFile()
+    {
+        using var dir = new TempDir();
+        await using var ingester = LogIngester.Open(Options(dir.Path), Clock());
+        var labels = Labels("api");
+        var push = Push(labels, Entry(StartNs + 1, "b"), Entry(StartNs, "a"), Entry(StartNs + 2, "c"));
+        Assert.Equal(3, (await ingester.AppendAsync("t1", push)).Accepted);
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 3, "d")))).Accepted);
+
+        // The client lost the answer and sends the push again: every entry is a duplicate.
+        var retry = await ingester.AppendAsync("t1", push);
+        Assert.Equal((0, 3), (retry.Accepted, retry.Duplicates));
+        Assert.Equal(["a", "b", "c", "d"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
+
+        await ingester.FlushAsync(all: true);
+        var file = Assert.Single(Directory.GetFiles(dir.Path, "*.chunk", SearchOption.AllDirectories));
+        Assert.Equal(4, ChunkFile.ReadHeader(file, out _).Entries);
+        Assert.Equal(["a", "b", "c", "d"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
+        Assert.Equal(["d", "c", "b", "a"], ReadAll(ingester, "t1", labels, Direction.Backward).Select(e => e.Line));
     }
 }
