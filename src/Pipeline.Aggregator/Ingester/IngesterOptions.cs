@@ -6,11 +6,10 @@ namespace Pipeline.Aggregator.Ingester;
 public sealed class IngesterOptions
 {
     /// <summary>
-    /// Default uncompressed size at which a head block is compressed: 64 KiB. Loki's <c>chunk_block_size</c> is 256 KB; snappy
-    /// compresses in 64 KiB fragments anyway, so smaller blocks compress as well while every open stream holds a quarter of
-    /// the memory.
+    /// Default uncompressed size at which a head block becomes a block: 256 KiB, Loki's <c>chunk_block_size</c>. Heads hold
+    /// their entries compressed (as the WAL wrote them), so a larger block costs little memory and fewer, larger writes.
     /// </summary>
-    public const int DefaultBlockSize = 64 * 1024;
+    public const int DefaultBlockSize = 256 * 1024;
 
     /// <summary>Default compressed size at which a chunk is cut: 1.5 MB (Loki's <c>chunk_target_size</c>).</summary>
     public const int DefaultTargetChunkSize = 1_572_864;

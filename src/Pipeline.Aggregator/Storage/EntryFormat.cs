@@ -54,6 +54,39 @@ internal static class EntryFormat
     /// <exception cref="InvalidDataException">The bytes are not a whole entry.</exception>
     public static int Next(ReadOnlySpan<byte> data, int position, out long timestamp, out int lineStart, out int lineLength)
     {
+        // Runs once per entry stored: the usual shape (short line length, no metadata) is read without the general reader.
+        if ((uint)position <= (uint)data.Length && data.Length - position >= 10)
+        {
+            timestamp = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(data[position..]);
+            var at = position + 8;
+            int length = data[at];
+            var header = 1;
+            if (length >= 0x80)
+            {
+                var second = data[at + 1];
+                if (second < 0x80)
+                {
+                    length = (length & 0x7F) | (second << 7);
+                    header = 2;
+                }
+                else
+                {
+                    header = 0;
+                }
+            }
+
+            if (header > 0)
+            {
+                lineStart = at + header;
+                lineLength = length;
+                var end = lineStart + length;
+                if (end < data.Length && data[end] == 0)
+                {
+                    return end + 1;
+                }
+            }
+        }
+
         var reader = new SpanReader(data[position..]);
         timestamp = reader.ReadInt64();
         lineLength = reader.ReadLength();
