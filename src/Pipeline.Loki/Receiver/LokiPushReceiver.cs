@@ -179,6 +179,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
 
             // Sizes first, so stages deciding on a whole request or stream see it before its last entry arrives.
             long lineBytes = 0;
+            var incoming = _options.UseIncomingTimestamp;
             var streams = new Dictionary<LabelSet, PushedStream>(push.Streams.Count);
             foreach (var stream in push.Streams)
             {
@@ -191,9 +192,21 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
 
                 long bytes = 0;
                 var entries = stream.EntrySpan;
+                var now = incoming ? 0 : (source.TimeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
                 foreach (var entry in entries)
                 {
-                    bytes += entry.Line.Length;
+                    var length = entry.Line.Length;
+                    bytes += length;
+                    var size = length;
+                    if (entry.StructuredMetadata.Count > 0)
+                    {
+                        foreach (var pair in entry.StructuredMetadata)
+                        {
+                            size += System.Text.Encoding.UTF8.GetByteCount(pair.Name) + System.Text.Encoding.UTF8.GetByteCount(pair.Value);
+                        }
+                    }
+
+                    share.EntryList.Add(new PushedEntry(incoming ? entry.Timestamp : now, length, size));
                 }
 
                 share.EntryCount += entries.Length;
