@@ -6,11 +6,11 @@ namespace Pipeline.Aggregator.Ingester;
 public sealed class IngesterOptions
 {
     /// <summary>
-    /// Default uncompressed size at which a head block becomes a block: 64 KiB. Loki's <c>chunk_block_size</c> is 256 KB;
-    /// measured here, 256 KiB blocks saved little CPU (fewer chunk-file writes) for about 15 MB more peak memory with 100
-    /// streams (a head's entry index grows with it) and four times the bytes a query decompresses per block.
+    /// Default uncompressed size at which a head block becomes a block: 256 KiB, Loki's <c>chunk_block_size</c>. Heads hold
+    /// their entries compressed (as the WAL wrote them); measured with 100 streams, 256 KiB blocks take about 8% less ingest
+    /// CPU than 64 KiB ones (fewer, larger chunk-file writes) for about 13 MB more peak memory (a head's entry index).
     /// </summary>
-    public const int DefaultBlockSize = 64 * 1024;
+    public const int DefaultBlockSize = 256 * 1024;
 
     /// <summary>Default compressed size at which a chunk is cut: 1.5 MB (Loki's <c>chunk_target_size</c>).</summary>
     public const int DefaultTargetChunkSize = 1_572_864;
