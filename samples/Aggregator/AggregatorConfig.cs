@@ -29,7 +29,7 @@ internal static class AggregatorConfig
         }
         catch (ConfigException ex)
         {
-            throw new ArgumentException(ex.Message, nameof(path), ex);
+            throw new ArgumentException(ex.Message, ex);
         }
     }
 
