@@ -16,13 +16,15 @@ using Pipeline.Model;
 // peak RSS (VmHWM), lines per CPU-second and MB/s.
 //
 //   dotnet run -c Release --project benchmarks/IngestThroughput -- [--lines 2500000] [--streams 100] [--clients 4]
-//       [--body-bytes 1048576] [--aggregator path/to/Aggregator.dll] [--fsync every_batch|interval] [--env NAME=VALUE]...
+//       [--body-bytes 1048576] [--aggregator path/to/Aggregator.dll or native Aggregator] [--aot] [--env NAME=VALUE]...
+// Without --aggregator the tool publishes samples/Aggregator itself: the JIT build, or with --aot the native AOT build
+// the image ships (needs clang).
 var lines = 2_500_000;
 var streams = 100;
 var clients = 4;
 var bodyBytes = 1 << 20;
 string? aggregator = null;
-string? fsync = null;
+var aot = false;
 var showOutput = false;
 var environment = new List<(string Name, string Value)>();
 for (var i = 0; i < args.Length; i++)
@@ -34,7 +36,7 @@ for (var i = 0; i < args.Length; i++)
         case "--clients": clients = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--body-bytes": bodyBytes = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--aggregator": aggregator = args[++i]; break;
-        case "--fsync": fsync = args[++i]; break;
+        case "--aot": aot = true; break;
         case "--show-output": showOutput = true; break;
         case "--env":
             var pair = args[++i];
@@ -57,7 +59,7 @@ var work = Path.Combine(Path.GetTempPath(), $"pipeline-ingest-{Environment.Proce
 Directory.CreateDirectory(work);
 try
 {
-    aggregator ??= Publish(work);
+    aggregator ??= Publish(work, aot);
     var clock = Stopwatch.StartNew();
     var workload = Workload.Generate(lines, streams, clients, bodyBytes);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -71,7 +73,6 @@ try
         limits:
           ingestion_rate_mb: 0          # measure the aggregator, not its rate limits
           per_stream_rate_limit_mb: 0
-        {(fsync is null ? string.Empty : $"wal_fsync: {fsync}")}
         """);
     var port = FreePort();
     using var host = AggregatorProcess.Start(aggregator, port, data, config, environment);
@@ -109,7 +110,7 @@ try
         $"aggregator: {cpu:F2} CPU s for the ingest ({after:F2} CPU s since its start), {elapsed:F2} s wall, " +
         $"{workload.Lines / cpu:N0} lines per CPU-second, {workload.LineBytes / 1e6 / cpu:F1} MB per CPU-second, " +
         $"{workload.LineBytes / 1e6 / elapsed:F1} MB/s, {workload.Lines / elapsed:N0} lines/s, peak RSS {peakRss / 1e6:F1} MB " +
-        $"(load average {load[0]} {load[1]} {load[2]}, fsync {fsync ?? "default"})"));
+        $"(load average {load[0]} {load[1]} {load[2]}; the WAL fsynced before every acknowledgement)"));
     await host.StopAsync();
     if (showOutput)
     {
@@ -169,7 +170,7 @@ static async Task<long> CountStoredAsync(HttpClient http, Workload workload)
     return root.GetProperty("entries").GetInt64();
 }
 
-static string Publish(string work)
+static string Publish(string work, bool aot)
 {
     var root = AppContext.BaseDirectory;
     while (!File.Exists(Path.Combine(root, "Pipeline.sln")))
@@ -184,7 +185,14 @@ static string Publish(string work)
         info.ArgumentList.Add(arg);
     }
 
-    Console.WriteLine("publishing samples/Aggregator (Release)...");
+    if (aot)
+    {
+        info.ArgumentList.Add("-r");
+        info.ArgumentList.Add(RuntimeInformation.RuntimeIdentifier);
+        info.ArgumentList.Add("-p:PublishAot=true");
+    }
+
+    Console.WriteLine($"publishing samples/Aggregator (Release{(aot ? ", native AOT" : string.Empty)})...");
     using var process = Process.Start(info)!;
     var log = process.StandardOutput.ReadToEnd();
     process.WaitForExit();
@@ -193,7 +201,7 @@ static string Publish(string work)
         throw new InvalidOperationException($"dotnet publish failed:\n{log}");
     }
 
-    return Path.Combine(output, "Aggregator.dll");
+    return Path.Combine(output, aot ? "Aggregator" : "Aggregator.dll");
 }
 
 static int FreePort()

@@ -1,116 +1,90 @@
 using Pipeline.Aggregator.Distributor;
 using Pipeline.Aggregator.Http;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
+using Pipeline.Hosting.Config;
 
 namespace Aggregator;
 
-/// <summary>The YAML config file (Loki's <c>limits_config</c> names where they exist).</summary>
-internal sealed class AggregatorConfig
+/// <summary>
+/// The YAML config file (Loki's <c>limits_config</c> names where they exist), read with the YAML node model (no
+/// reflection, so the host also runs as a native AOT build); an unknown key or a bad value is an error naming it.
+/// </summary>
+internal static class AggregatorConfig
 {
-    public string? Listen { get; set; }
+    private const double Mb = 1024 * 1024;
 
-    public string? Data { get; set; }
+    private static readonly string[] s_limitKeys =
+    [
+        "ingestion_rate_mb", "ingestion_burst_size_mb", "per_stream_rate_limit_mb", "per_stream_rate_limit_burst_mb", "max_line_size",
+        "max_label_names_per_series", "max_label_name_length", "max_label_value_length", "max_global_streams_per_user",
+        "reject_old_samples", "reject_old_samples_max_age_hours", "creation_grace_period_minutes",
+    ];
 
-    public bool MultiTenant { get; set; }
-
-    public Dictionary<string, string> BearerTokens { get; set; } = [];
-
-    public Dictionary<string, BasicUser> BasicAuth { get; set; } = [];
-
-    public long? MaxRequestBodyBytes { get; set; }
-
-    public LimitsConfig? Limits { get; set; }
-
-    public Dictionary<string, LimitsConfig> Overrides { get; set; } = [];
-
-    public static AggregatorConfig Load(string path)
+    /// <summary>Reads <paramref name="path"/> into <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentException">The file is not valid; the message names the key and what was wrong.</exception>
+    public static void Load(string path, AggregatorServerOptions options)
     {
-        var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
         try
         {
-            return deserializer.Deserialize<AggregatorConfig>(File.ReadAllText(path)) ?? new AggregatorConfig();
+            Apply(ConfigNode.Parse(File.ReadAllText(path), path), options);
         }
-        catch (YamlDotNet.Core.YamlException ex)
+        catch (ConfigException ex)
         {
-            throw new ArgumentException($"{path}: {ex.Message}", nameof(path), ex);
+            throw new ArgumentException(ex.Message, ex);
         }
     }
 
-    public void Apply(AggregatorServerOptions options)
+    private static void Apply(ConfigNode root, AggregatorServerOptions options)
     {
-        options.ListenAddress = Listen ?? options.ListenAddress;
-        options.DataDirectory = Data ?? options.DataDirectory;
-        options.MultiTenant = MultiTenant;
-        options.MaxRequestBodyBytes = MaxRequestBodyBytes ?? options.MaxRequestBodyBytes;
-        foreach (var (token, tenant) in BearerTokens)
+        if (root.IsMissing)
+        {
+            return;
+        }
+
+        root.AllowOnly("listen", "data", "multi_tenant", "bearer_tokens", "basic_auth", "max_request_body_bytes", "limits", "overrides");
+        options.ListenAddress = root["listen"].AsString() ?? options.ListenAddress;
+        options.DataDirectory = root["data"].AsString() ?? options.DataDirectory;
+        options.MultiTenant = root["multi_tenant"].AsBool(options.MultiTenant);
+        options.MaxRequestBodyBytes = root["max_request_body_bytes"].AsInt64(options.MaxRequestBodyBytes, min: 1);
+        foreach (var (token, tenant) in root["bearer_tokens"].AsStringMap())
         {
             options.BearerTokens[token] = tenant;
         }
 
-        foreach (var (user, entry) in BasicAuth)
+        foreach (var (user, entry) in root["basic_auth"].Entries())
         {
-            options.BasicAuthUsers[user] = new BasicAuthUser(entry.Password, entry.Tenant);
+            entry.AllowOnly("password", "tenant");
+            options.BasicAuthUsers[user] = new BasicAuthUser(entry["password"].AsString() ?? string.Empty, entry["tenant"].AsString() ?? string.Empty);
         }
 
-        options.Limits = (Limits ?? new LimitsConfig()).ToLimits();
-        foreach (var (tenant, limits) in Overrides)
+        options.Limits = ReadLimits(root["limits"]);
+        foreach (var (tenant, limits) in root["overrides"].Entries())
         {
-            options.TenantLimits[tenant] = limits.ToLimits();
+            options.TenantLimits[tenant] = ReadLimits(limits);
         }
     }
-}
 
-internal sealed class BasicUser
-{
-    public string Password { get; set; } = string.Empty;
-
-    public string Tenant { get; set; } = string.Empty;
-}
-
-internal sealed class LimitsConfig
-{
-    private const double Mb = 1024 * 1024;
-
-    public double? IngestionRateMb { get; set; }
-
-    public double? IngestionBurstSizeMb { get; set; }
-
-    public double? PerStreamRateLimitMb { get; set; }
-
-    public double? PerStreamRateLimitBurstMb { get; set; }
-
-    public int? MaxLineSize { get; set; }
-
-    public int? MaxLabelNamesPerSeries { get; set; }
-
-    public int? MaxLabelNameLength { get; set; }
-
-    public int? MaxLabelValueLength { get; set; }
-
-    public int? MaxGlobalStreamsPerUser { get; set; }
-
-    public bool? RejectOldSamples { get; set; }
-
-    public double? RejectOldSamplesMaxAgeHours { get; set; }
-
-    public double? CreationGracePeriodMinutes { get; set; }
-
-    public DistributorLimits ToLimits()
+    private static DistributorLimits ReadLimits(ConfigNode node)
     {
+        node.AllowOnly(s_limitKeys);
         var limits = new DistributorLimits();
-        limits.IngestionRateBytes = IngestionRateMb * Mb ?? limits.IngestionRateBytes;
-        limits.IngestionBurstBytes = IngestionBurstSizeMb * Mb ?? limits.IngestionBurstBytes;
-        limits.PerStreamRateBytes = PerStreamRateLimitMb * Mb ?? limits.PerStreamRateBytes;
-        limits.PerStreamBurstBytes = PerStreamRateLimitBurstMb * Mb ?? limits.PerStreamBurstBytes;
-        limits.MaxLineSize = MaxLineSize ?? limits.MaxLineSize;
-        limits.MaxLabelNamesPerSeries = MaxLabelNamesPerSeries ?? limits.MaxLabelNamesPerSeries;
-        limits.MaxLabelNameLength = MaxLabelNameLength ?? limits.MaxLabelNameLength;
-        limits.MaxLabelValueLength = MaxLabelValueLength ?? limits.MaxLabelValueLength;
-        limits.MaxStreamsPerTenant = MaxGlobalStreamsPerUser ?? limits.MaxStreamsPerTenant;
-        limits.RejectOldSamples = RejectOldSamples ?? limits.RejectOldSamples;
-        limits.RejectOldSamplesMaxAge = RejectOldSamplesMaxAgeHours is { } hours ? TimeSpan.FromHours(hours) : limits.RejectOldSamplesMaxAge;
-        limits.CreationGracePeriod = CreationGracePeriodMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : limits.CreationGracePeriod;
+        limits.IngestionRateBytes = Megabytes(node["ingestion_rate_mb"], limits.IngestionRateBytes);
+        limits.IngestionBurstBytes = Megabytes(node["ingestion_burst_size_mb"], limits.IngestionBurstBytes);
+        limits.PerStreamRateBytes = Megabytes(node["per_stream_rate_limit_mb"], limits.PerStreamRateBytes);
+        limits.PerStreamBurstBytes = Megabytes(node["per_stream_rate_limit_burst_mb"], limits.PerStreamBurstBytes);
+        limits.MaxLineSize = node["max_line_size"].AsInt32(limits.MaxLineSize, min: 0);
+        limits.MaxLabelNamesPerSeries = node["max_label_names_per_series"].AsInt32(limits.MaxLabelNamesPerSeries, min: 1);
+        limits.MaxLabelNameLength = node["max_label_name_length"].AsInt32(limits.MaxLabelNameLength, min: 1);
+        limits.MaxLabelValueLength = node["max_label_value_length"].AsInt32(limits.MaxLabelValueLength, min: 1);
+        limits.MaxStreamsPerTenant = node["max_global_streams_per_user"].AsInt32(limits.MaxStreamsPerTenant, min: 0);
+        limits.RejectOldSamples = node["reject_old_samples"].AsBool(limits.RejectOldSamples);
+        limits.RejectOldSamplesMaxAge = node["reject_old_samples_max_age_hours"].IsMissing
+            ? limits.RejectOldSamplesMaxAge
+            : TimeSpan.FromHours(node["reject_old_samples_max_age_hours"].AsDouble(0));
+        limits.CreationGracePeriod = node["creation_grace_period_minutes"].IsMissing
+            ? limits.CreationGracePeriod
+            : TimeSpan.FromMinutes(node["creation_grace_period_minutes"].AsDouble(0));
         return limits;
     }
+
+    private static double Megabytes(ConfigNode node, double fallback) => node.IsMissing ? fallback : node.AsDouble(0) * Mb;
 }

@@ -27,7 +27,7 @@ try
 {
     if (config is not null)
     {
-        AggregatorConfig.Load(config).Apply(options);
+        AggregatorConfig.Load(config, options);
     }
 
     // Command-line flags win over the file.

@@ -12,5 +12,20 @@ internal abstract class DistributorStage(DistributorLimitsByTenant limits, TimeP
 
     protected DiscardCounters Discards { get; } = discards;
 
+    private string? _lastTenant;
+    private DistributorLimits? _lastLimits;
+
+    /// <summary>The tenant's limits; a push's entries share one tenant, so the lookup is done once per run.</summary>
+    protected DistributorLimits LimitsFor(string? tenant)
+    {
+        if (_lastLimits is null || !ReferenceEquals(tenant, _lastTenant))
+        {
+            _lastTenant = tenant;
+            _lastLimits = Limits.For(tenant);
+        }
+
+        return _lastLimits;
+    }
+
     public abstract StageResult Process(LogEntry entry);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Pipeline.Loki.Receiver;
 using Pipeline.Model;
 using Pipeline.Runtime;
 
@@ -17,42 +18,95 @@ internal sealed class PushValidationStage(DistributorLimitsByTenant limits, Time
     private readonly Dictionary<(DistributorLimits, LabelSet), EntryRejection?> _labelVerdicts = [];
     private object? _lastRequest;
     private long _nowNs;
+    private DistributorLimits? _lastLimits;
+    private LabelSet? _lastLabels;
+    private EntryRejection? _lastVerdict;
 
     public override StageResult Process(LogEntry entry)
     {
-        var limits = Limits.For(entry.Tenant);
-        var rejection = LabelVerdict(limits, entry.Labels);
+        // A push's entries come in runs of one tenant and stream: decide the labels once per run, not per entry.
+        var limits = LimitsFor(entry.Tenant);
+        if (!ReferenceEquals(limits, _lastLimits) || !ReferenceEquals(entry.Labels, _lastLabels))
+        {
+            _lastLimits = limits;
+            _lastLabels = entry.Labels;
+            _lastVerdict = LabelVerdict(limits, entry.Labels);
+        }
+
+        var rejection = _lastVerdict;
         if (rejection is null)
         {
             var length = entry.LineLength;
             var ts = entry.Timestamp;
             var now = Now(entry);
-            if (limits.MaxLineSize > 0 && length > limits.MaxLineSize)
-            {
-                rejection = new EntryRejection(RejectionKind.Invalid, DiscardReason.LineTooLong, string.Format(
-                    CultureInfo.InvariantCulture,
-                    "Max entry size '{0}' bytes exceeded for stream '{1}' while adding an entry with length '{2}' bytes",
-                    limits.MaxLineSize, entry.Labels, length));
-            }
-            else if (limits.RejectOldSamples && ts < now - (limits.RejectOldSamplesMaxAge.Ticks * 100))
-            {
-                rejection = new EntryRejection(RejectionKind.Invalid, DiscardReason.GreaterThanMaxSampleAge,
-                    $"entry for stream '{entry.Labels}' has timestamp too old: {LokiMessageFormat.Time(ts)}, oldest acceptable timestamp is: {LokiMessageFormat.Time(now - (limits.RejectOldSamplesMaxAge.Ticks * 100))}");
-            }
-            else if (ts > now + (limits.CreationGracePeriod.Ticks * 100))
-            {
-                rejection = new EntryRejection(RejectionKind.Invalid, DiscardReason.TooFarInFuture,
-                    $"entry for stream '{entry.Labels}' has timestamp too new: {LokiMessageFormat.Time(ts)}");
-            }
-            else
+            var reason = EntryReason(limits, length, ts, now);
+            if (reason is null)
             {
                 return StageResult.Keep;
             }
+
+            rejection = EntryRejection(reason, limits, entry.Labels, length, ts, now);
         }
 
         Discards.Add(entry.Tenant, rejection.Reason, 1, entry.LineLength);
         return StageResult.Reject(rejection);
     }
+
+    /// <summary>
+    /// Loki's validated size of the request <paramref name="entry"/> belongs to: the count and bytes (line and structured
+    /// metadata) of its entries that pass validation — what the tenant's rate limit charges, as Loki's distributor does.
+    /// </summary>
+    public (int Count, long Bytes) Validated(LogEntry entry, ReceivedPush push)
+    {
+        var limits = LimitsFor(entry.Tenant);
+        var now = Now(entry);
+        var count = 0;
+        long bytes = 0;
+        foreach (var stream in push.Streams)
+        {
+            if (LabelVerdict(limits, stream.Labels) is not null)
+            {
+                continue;
+            }
+
+            foreach (var pushed in stream.Entries)
+            {
+                if (EntryReason(limits, pushed.LineLength, pushed.Timestamp, now) is null)
+                {
+                    count++;
+                    bytes += pushed.Bytes;
+                }
+            }
+        }
+
+        return (count, bytes);
+    }
+
+    private static string? EntryReason(DistributorLimits limits, int length, long ts, long now)
+    {
+        if (limits.MaxLineSize > 0 && length > limits.MaxLineSize)
+        {
+            return DiscardReason.LineTooLong;
+        }
+
+        if (limits.RejectOldSamples && ts < now - (limits.RejectOldSamplesMaxAge.Ticks * 100))
+        {
+            return DiscardReason.GreaterThanMaxSampleAge;
+        }
+
+        return ts > now + (limits.CreationGracePeriod.Ticks * 100) ? DiscardReason.TooFarInFuture : null;
+    }
+
+    private static EntryRejection EntryRejection(string reason, DistributorLimits limits, LabelSet labels, int length, long ts, long now) => reason switch
+    {
+        DiscardReason.LineTooLong => new EntryRejection(RejectionKind.Invalid, reason, string.Format(
+            CultureInfo.InvariantCulture,
+            "Max entry size '{0}' bytes exceeded for stream '{1}' while adding an entry with length '{2}' bytes",
+            limits.MaxLineSize, labels, length)),
+        DiscardReason.GreaterThanMaxSampleAge => new EntryRejection(RejectionKind.Invalid, reason,
+            $"entry for stream '{labels}' has timestamp too old: {LokiMessageFormat.Time(ts)}, oldest acceptable timestamp is: {LokiMessageFormat.Time(now - (limits.RejectOldSamplesMaxAge.Ticks * 100))}"),
+        _ => new EntryRejection(RejectionKind.Invalid, reason, $"entry for stream '{labels}' has timestamp too new: {LokiMessageFormat.Time(ts)}"),
+    };
 
     private long Now(LogEntry entry)
     {

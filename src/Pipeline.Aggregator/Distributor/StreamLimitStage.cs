@@ -14,16 +14,30 @@ internal sealed class StreamLimitStage(DistributorLimitsByTenant limits, TimePro
     : DistributorStage(limits, time, discards)
 {
     private readonly Dictionary<string, TenantStreams> _tenants = new(StringComparer.Ordinal);
+    private PushedStream? _lastShare;
+    private object? _lastPush;
 
     public override StageResult Process(LogEntry entry)
     {
-        PushedStream? share = null;
-        if (entry.Ack.SourceState is ReceivedPush push && push.TryGetStream(entry.Labels, out share) && share.Decided)
+        // A push's entries come in runs of one stream: once the run's share is decided, its next entries need no lookup.
+        var state = entry.Ack.SourceState;
+        if (_lastShare is { Decided: true } last && ReferenceEquals(last.Labels, entry.Labels) && state is not null && ReferenceEquals(state, _lastPush))
         {
-            return Verdict(entry, share.Refusal);
+            return Verdict(entry, last.Refusal);
         }
 
-        var limits = Limits.For(entry.Tenant);
+        PushedStream? share = null;
+        if (state is ReceivedPush push && push.TryGetStream(entry.Labels, out share))
+        {
+            _lastShare = share;
+            _lastPush = push;
+            if (share.Decided)
+            {
+                return Verdict(entry, share.Refusal);
+            }
+        }
+
+        var limits = LimitsFor(entry.Tenant);
         var key = entry.Tenant ?? string.Empty;
         if (!_tenants.TryGetValue(key, out var tenant))
         {

@@ -6,17 +6,18 @@ using Pipeline.Runtime;
 namespace Pipeline.Aggregator.Distributor;
 
 /// <summary>
-/// The tenant's ingestion rate (Loki's <c>ingestion_rate_mb</c> / <c>ingestion_burst_size_mb</c>): a push whose line
-/// bytes do not fit in the tenant's bucket is refused whole with 429 and Loki's message.
+/// The tenant's ingestion rate (Loki's <c>ingestion_rate_mb</c> / <c>ingestion_burst_size_mb</c>): a push whose validated
+/// size — as in Loki's distributor, the line and structured metadata bytes of the entries that pass
+/// <see cref="PushValidationStage"/> — does not fit in the tenant's bucket is refused whole with 429 and Loki's message.
 /// </summary>
-internal sealed class TenantRateLimitStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards)
+internal sealed class TenantRateLimitStage(DistributorLimitsByTenant limits, TimeProvider time, DiscardCounters discards, PushValidationStage validation)
     : DistributorStage(limits, time, discards)
 {
     private readonly Dictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
 
     public override StageResult Process(LogEntry entry)
     {
-        var limits = Limits.For(entry.Tenant);
+        var limits = LimitsFor(entry.Tenant);
         if (limits.IngestionRateBytes <= 0)
         {
             return StageResult.Keep;
@@ -25,7 +26,15 @@ internal sealed class TenantRateLimitStage(DistributorLimitsByTenant limits, Tim
         EntryRejection? refusal;
         if (entry.Ack.SourceState is ReceivedPush push)
         {
-            refusal = push.Decided ? push.Refusal : push.Decide(TryTake(entry.Tenant, limits, push.EntryCount, push.LineBytes));
+            if (push.Decided)
+            {
+                refusal = push.Refusal;
+            }
+            else
+            {
+                var (count, bytes) = validation.Validated(entry, push);
+                refusal = push.Decide(TryTake(entry.Tenant, limits, count, bytes));
+            }
         }
         else
         {

@@ -144,11 +144,13 @@ public sealed partial class AggregatorServer : IAsyncDisposable
             MaxRequestBodyBytes = _options.MaxRequestBodyBytes,
             MaxDecompressedBodyBytes = (int)Math.Min(int.MaxValue, _options.MaxDecompressedBodyBytes),
             ResolveTenant = tenants.Resolve,
+            OnRequestTooLarge = (tenant, bytes) => _discards.Add(tenant ?? AggregatorServerOptions.SingleTenantId, DiscardReason.RequestBodyTooLarge, 0, bytes),
         });
+        var validation = new PushValidationStage(limits, _time, _discards);
         _pipeline = LogPipeline.Create(new PipelineOptions { Name = "aggregator", TimeProvider = _time, LoggerFactory = _loggerFactory, MeterFactory = meters })
             .From(receiver, "push")
-            .Then(new PushValidationStage(limits, _time, _discards), "validate")
-            .Then(new TenantRateLimitStage(limits, _time, _discards), "tenant-rate-limit")
+            .Then(validation, "validate")
+            .Then(new TenantRateLimitStage(limits, _time, _discards, validation), "tenant-rate-limit")
             .Then(new StreamLimitStage(limits, _time, _discards), "stream-limits")
             .To(new IngesterSink(_ingester, _tails, _discards, AggregatorServerOptions.SingleTenantId), "ingester")
             .Build();

@@ -1,85 +1,138 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using Pipeline.Aggregator.Storage;
-using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Ingester;
 
 /// <summary>
-/// The uncompressed, unordered tail of a stream's chunk. Lines are copied into one pooled arena; an index by timestamp
-/// finds duplicates (same timestamp and line). <see cref="Cut"/> sorts by (timestamp, line) and compresses a block.
+/// The tail of a stream's chunk that is not a block yet: the compressed frames of the WAL sections stored into it, kept
+/// as they are (<see cref="CompressedBlock.WriteFrame"/>), and an index of their entries by timestamp. When the entries
+/// came in (timestamp, line) order the frames become the block as they are, without being compressed again; otherwise —
+/// entries out of order, or duplicates left out — <see cref="BlockData"/> sorts them and compresses one frame. Duplicates
+/// (same timestamp and line) are found by timestamp: a binary search while in order, an index once not; a candidate's
+/// line is compared byte for byte (its frame decompressed when it is not the one being stored).
 /// </summary>
 internal sealed class HeadBlock : IDisposable
 {
     internal const int EntryOverhead = 32;
 
-    private byte[] _arena = [];
+    private readonly List<Frame> _frames = [];
+    private byte[] _data = [];
     private int _used;
     private Entry[] _entries = [];
-    private IReadOnlyList<Label>?[]? _metadata;
-    private readonly Dictionary<long, int> _lastByTimestamp = [];
-    private readonly int _blockSize;
+    private int _entryCount;
+    private Dictionary<long, int>? _lastByTimestamp;
+    private bool _ordered = true;
+    private bool _hasDuplicates;
+    private byte[] _decoded = [];
+    private int _decodedFrame = -1;
 
-    public HeadBlock(int blockSize = IngesterOptions.DefaultBlockSize) => _blockSize = blockSize;
-
+    /// <summary>Entries stored (duplicates left out).</summary>
     public int Count { get; private set; }
 
     public long MinTs { get; private set; } = long.MaxValue;
 
     public long MaxTs { get; private set; } = long.MinValue;
 
-    /// <summary>Approximate memory held (line bytes plus per-entry overhead).</summary>
-    public long SizeBytes => _used + ((long)Count * EntryOverhead);
+    /// <summary>Bytes of the entries uncompressed: the head becomes a block once this reaches the block size.</summary>
+    public long UncompressedBytes { get; private set; }
 
-    /// <summary>Appends an entry unless an identical one is already here; returns the bytes added, or -1 for a duplicate.</summary>
-    public int TryAppend(long timestamp, ReadOnlySpan<byte> line, IReadOnlyList<Label>? metadata)
+    /// <summary>Memory held: the frames plus per-entry overhead.</summary>
+    public long SizeBytes => _used + ((long)_entryCount * EntryOverhead);
+
+    /// <summary>
+    /// Stores one WAL section: its compressed <paramref name="frame"/> and the same <paramref name="count"/> entries
+    /// uncompressed (<paramref name="entries"/>, to index them). Returns the memory added; counts the entries stored and
+    /// the duplicates left out.
+    /// </summary>
+    public long AppendSection(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> entries, int count, ref AppendCounts counts)
     {
-        ref var last = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lastByTimestamp, timestamp, out var exists);
-        if (exists)
+        var before = SizeBytes;
+        var frameIndex = _frames.Count;
+        EnsureData(frame.Length);
+        frame.CopyTo(_data.AsSpan(_used));
+        _frames.Add(new Frame(_used, frame.Length, entries.Length, _entryCount));
+        _used += frame.Length;
+        UncompressedBytes += entries.Length;
+        if (_entries.Length - _entryCount < count)
         {
-            for (var i = last; i >= 0; i = _entries[i].PreviousSameTimestamp)
+            Array.Resize(ref _entries, Math.Max(Math.Max(256, _entries.Length * 2), _entryCount + count));
+        }
+
+        var position = 0;
+        for (var e = 0; e < count; e++)
+        {
+            var start = position;
+            position = EntryFormat.Next(entries, position, out var ts, out var lineStart, out var lineLength);
+            var line = entries.Slice(lineStart, lineLength);
+            var previousSame = -1;
+            var duplicate = false;
+            if (Count > 0 && ts <= MaxTs)
             {
-                if (_arena.AsSpan(_entries[i].Offset, _entries[i].Length).SequenceEqual(line))
+                duplicate = IsDuplicate(ts, line, frameIndex, entries, out previousSame);
+                if (!duplicate && _ordered && (ts < MaxTs || !FollowsLast(line, frameIndex, entries)))
                 {
-                    return -1;
+                    _ordered = false;
                 }
             }
-        }
 
-        EnsureArena(line.Length);
-        if (Count == _entries.Length)
-        {
-            Array.Resize(ref _entries, Math.Max(256, _entries.Length * 2));
-            if (_metadata is not null)
+            if (duplicate && ts < MaxTs)
             {
-                Array.Resize(ref _metadata, _entries.Length);
+                BuildTimestampIndex(); // The entries are no longer in timestamp order: the index finds candidates from now on.
             }
+
+            _entries[_entryCount] = new Entry(ts, frameIndex, start, position - start, lineStart, lineLength, previousSame, duplicate);
+            if (duplicate)
+            {
+                _hasDuplicates = true;
+                counts.Duplicates++;
+                _entryCount++;
+                continue;
+            }
+
+            if (_lastByTimestamp is not null)
+            {
+                _lastByTimestamp[ts] = _entryCount;
+            }
+
+            _last = _entryCount;
+            _entryCount++;
+            Count++;
+            counts.Accepted++;
+            MinTs = Math.Min(MinTs, ts);
+            MaxTs = Math.Max(MaxTs, ts);
         }
 
-        line.CopyTo(_arena.AsSpan(_used));
-        _entries[Count] = new Entry(timestamp, _used, line.Length, exists ? last : -1);
-        if (metadata is { Count: > 0 })
-        {
-            _metadata ??= new IReadOnlyList<Label>?[_entries.Length];
-            _metadata[Count] = metadata;
-        }
-
-        last = Count;
-        _used += line.Length;
-        Count++;
-        MinTs = Math.Min(MinTs, timestamp);
-        MaxTs = Math.Max(MaxTs, timestamp);
-        return line.Length + EntryOverhead;
+        return SizeBytes - before;
     }
 
-    /// <summary>Sorts, serializes and compresses the entries into a block, then empties the head.</summary>
-    public CompressedBlock Cut(ByteBuffer scratch)
+    /// <summary>
+    /// The head as block data (frames) with its uncompressed length: the stored frames themselves when the entries came in
+    /// order, else the entries sorted, without duplicates, compressed into <paramref name="compressed"/> as one frame.
+    /// </summary>
+    public ReadOnlySpan<byte> BlockData(ByteBuffer scratch, ref byte[] compressed, out int uncompressedLength)
     {
+        if (_ordered && !_hasDuplicates)
+        {
+            uncompressedLength = (int)UncompressedBytes;
+            return _data.AsSpan(0, _used);
+        }
+
         scratch.Clear();
-        WriteSorted(scratch, long.MinValue, long.MaxValue, out var count);
-        var block = CompressedBlock.Compress(scratch.WrittenSpan, MinTs, MaxTs, count);
-        Reset(keepArena: true);
-        return block;
+        WriteSorted(scratch, long.MinValue, long.MaxValue, out _);
+        var sorted = scratch.WrittenSpan;
+        var max = CompressedBlock.MaxFrameLength(sorted.Length);
+        if (compressed.Length < max)
+        {
+            compressed = new byte[max];
+        }
+
+        uncompressedLength = sorted.Length;
+        return compressed.AsSpan(0, CompressedBlock.WriteFrame(sorted, compressed));
     }
+
+    /// <summary>Empties the head, keeping its buffers for the next block of the chunk.</summary>
+    public void Clear() => Reset(keep: true);
 
     /// <summary>Copies the entries in [from, to) into a decoded block, for readers (the head keeps changing).</summary>
     public BlockEntries? Snapshot(long from, long to)
@@ -89,87 +142,238 @@ internal sealed class HeadBlock : IDisposable
             return null;
         }
 
-        using var buffer = new ByteBuffer(_used + (Count * 16));
+        using var buffer = new ByteBuffer((int)Math.Min(UncompressedBytes + 16, int.MaxValue));
         WriteSorted(buffer, from, to, out var count);
         return count == 0 ? null : BlockEntries.Parse(buffer.WrittenSpan.ToArray(), count);
     }
 
     public void Dispose()
     {
-        Reset();
+        Reset(keep: false);
         _entries = [];
+    }
+
+    private int _last = -1;
+
+    /// <summary>Whether <paramref name="line"/> sorts after the last stored entry's line (same timestamp), keeping the head in order.</summary>
+    private bool FollowsLast(ReadOnlySpan<byte> line, int currentFrame, ReadOnlySpan<byte> current) =>
+        _last >= 0 && line.SequenceCompareTo(Line(_last, currentFrame, current)) > 0;
+
+    private bool IsDuplicate(long timestamp, ReadOnlySpan<byte> line, int currentFrame, ReadOnlySpan<byte> current, out int previousSame)
+    {
+        previousSame = -1;
+        if (_ordered && _lastByTimestamp is null)
+        {
+            // In order: the entries with this timestamp are one run at the end, found by binary search.
+            var entries = _entries.AsSpan(0, _entryCount);
+            var lo = 0;
+            var hi = entries.Length;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (entries[mid].Timestamp < timestamp)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            for (var i = lo; i < entries.Length && entries[i].Timestamp == timestamp; i++)
+            {
+                if (!entries[i].Duplicate)
+                {
+                    if (Line(i, currentFrame, current).SequenceEqual(line))
+                    {
+                        return true;
+                    }
+
+                    previousSame = i;
+                }
+            }
+
+            if (timestamp < MaxTs)
+            {
+                BuildTimestampIndex(); // Going out of order: from now on the index finds the candidates.
+            }
+
+            return false;
+        }
+
+        BuildTimestampIndex();
+        ref var last = ref CollectionsMarshal.GetValueRefOrNullRef(_lastByTimestamp!, timestamp);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref last))
+        {
+            return false;
+        }
+
+        for (var i = last; i >= 0; i = _entries[i].PreviousSameTimestamp)
+        {
+            if (Line(i, currentFrame, current).SequenceEqual(line))
+            {
+                return true;
+            }
+        }
+
+        previousSame = last;
+        return false;
+    }
+
+    private void BuildTimestampIndex()
+    {
+        if (_lastByTimestamp is not null)
+        {
+            return;
+        }
+
+        _lastByTimestamp = new Dictionary<long, int>(_entryCount);
+        for (var i = 0; i < _entryCount; i++)
+        {
+            if (!_entries[i].Duplicate)
+            {
+                _lastByTimestamp[_entries[i].Timestamp] = i;
+            }
+        }
+    }
+
+    /// <summary>An entry's line: from the section being stored, or from its frame decompressed (kept for the next lookup).</summary>
+    private ReadOnlySpan<byte> Line(int index, int currentFrame, ReadOnlySpan<byte> current)
+    {
+        var entry = _entries[index];
+        return Section(entry.Frame, currentFrame, current).Slice(entry.LineOffset, entry.LineLength);
+    }
+
+    private ReadOnlySpan<byte> Section(int frame, int currentFrame, ReadOnlySpan<byte> current)
+    {
+        if (frame == currentFrame)
+        {
+            return current;
+        }
+
+        if (_decodedFrame != frame)
+        {
+            var f = _frames[frame];
+            if (_decoded.Length < f.UncompressedLength)
+            {
+                _decoded = new byte[f.UncompressedLength];
+            }
+
+            CompressedBlock.DecompressInto(_data.AsSpan(f.Offset, f.Length), _decoded.AsSpan(0, f.UncompressedLength));
+            _decodedFrame = frame;
+        }
+
+        return _decoded.AsSpan(0, _frames[frame].UncompressedLength);
     }
 
     private void WriteSorted(ByteBuffer buffer, long from, long to, out int count)
     {
-        var order = ArrayPool<int>.Shared.Rent(Count);
+        // Every frame decompressed into one buffer, then the entries in range copied in (timestamp, line) order.
+        var total = (int)UncompressedBytes;
+        var all = ArrayPool<byte>.Shared.Rent(Math.Max(total, 1));
+        var order = ArrayPool<int>.Shared.Rent(Math.Max(_entryCount, 1));
+        var starts = ArrayPool<int>.Shared.Rent(Math.Max(_frames.Count, 1));
         try
         {
-            count = 0;
-            for (var i = 0; i < Count; i++)
+            var offset = 0;
+            for (var f = 0; f < _frames.Count; f++)
             {
-                var ts = _entries[i].Timestamp;
-                if (ts >= from && ts < to)
+                var frame = _frames[f];
+                starts[f] = offset;
+                CompressedBlock.DecompressInto(_data.AsSpan(frame.Offset, frame.Length), all.AsSpan(offset, frame.UncompressedLength));
+                offset += frame.UncompressedLength;
+            }
+
+            count = 0;
+            for (var i = 0; i < _entryCount; i++)
+            {
+                var entry = _entries[i];
+                if (!entry.Duplicate && entry.Timestamp >= from && entry.Timestamp < to)
                 {
                     order[count++] = i;
                 }
             }
 
-            var entries = _entries;
-            var arena = _arena;
-            order.AsSpan(0, count).Sort((a, b) =>
+            if (!_ordered)
             {
-                var c = entries[a].Timestamp.CompareTo(entries[b].Timestamp);
-                return c != 0 ? c : arena.AsSpan(entries[a].Offset, entries[a].Length).SequenceCompareTo(arena.AsSpan(entries[b].Offset, entries[b].Length));
-            });
+                order.AsSpan(0, count).Sort(new Order(_entries, all, starts));
+            }
+
             for (var k = 0; k < count; k++)
             {
                 var entry = _entries[order[k]];
-                buffer.WriteInt64(entry.Timestamp);
-                buffer.WriteLengthPrefixed(_arena.AsSpan(entry.Offset, entry.Length));
-                MetadataCodec.Write(buffer, _metadata?[order[k]]);
+                buffer.WriteBytes(all.AsSpan(starts[entry.Frame] + entry.Offset, entry.Length));
             }
         }
         finally
         {
+            ArrayPool<int>.Shared.Return(starts);
             ArrayPool<int>.Shared.Return(order);
+            ArrayPool<byte>.Shared.Return(all);
         }
     }
 
-    private void EnsureArena(int size)
+    private void EnsureData(int size)
     {
-        if (_arena.Length - _used >= size)
+        if (_data.Length - _used >= size)
         {
             return;
         }
 
-        // Doubling, but not past the block size: a head is cut once it reaches it, so a larger arena would sit unused.
-        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_used + size, Math.Min(Math.Max(64 * 1024, _arena.Length * 2), _blockSize)));
-        _arena.AsSpan(0, _used).CopyTo(next);
-        if (_arena.Length > 0)
+        var next = ArrayPool<byte>.Shared.Rent(Math.Max(_used + size, Math.Max(16 * 1024, _data.Length * 2)));
+        _data.AsSpan(0, _used).CopyTo(next);
+        if (_data.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_arena);
+            ArrayPool<byte>.Shared.Return(_data);
         }
 
-        _arena = next;
+        _data = next;
     }
 
-    private void Reset(bool keepArena = false)
+    private void Reset(bool keep)
     {
-        // The next block of the chunk reuses the arena: renting it again would walk the pool's sizes every block.
-        if (!keepArena && _arena.Length > 0)
+        // The next block of the chunk reuses the buffer: renting it again would walk the pool's sizes every block.
+        if (!keep && _data.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_arena);
-            _arena = [];
+            ArrayPool<byte>.Shared.Return(_data);
+            _data = [];
         }
 
+        if (!keep)
+        {
+            _decoded = [];
+        }
+
+        _frames.Clear();
         _used = 0;
-        _metadata = null;
-        _lastByTimestamp.Clear();
+        _entryCount = 0;
+        _last = -1;
+        _lastByTimestamp = null;
+        _ordered = true;
+        _hasDuplicates = false;
+        _decodedFrame = -1;
         Count = 0;
+        UncompressedBytes = 0;
         MinTs = long.MaxValue;
         MaxTs = long.MinValue;
     }
 
-    private readonly record struct Entry(long Timestamp, int Offset, int Length, int PreviousSameTimestamp);
+    /// <summary>One stored frame: where it is, its uncompressed size and its first entry.</summary>
+    private readonly record struct Frame(int Offset, int Length, int UncompressedLength, int FirstEntry);
+
+    /// <summary>One entry: its timestamp, and where it and its line are in its frame's uncompressed bytes.</summary>
+    private readonly record struct Entry(long Timestamp, int Frame, int Offset, int Length, int LineOffset, int LineLength, int PreviousSameTimestamp, bool Duplicate);
+
+    /// <summary>(timestamp, line) order of entry indexes, as a struct so the sort is not a delegate call per comparison.</summary>
+    private readonly struct Order(Entry[] entries, byte[] all, int[] starts) : IComparer<int>
+    {
+        public int Compare(int a, int b)
+        {
+            var x = entries[a];
+            var y = entries[b];
+            var c = x.Timestamp.CompareTo(y.Timestamp);
+            return c != 0 ? c : all.AsSpan(starts[x.Frame] + x.LineOffset, x.LineLength).SequenceCompareTo(all.AsSpan(starts[y.Frame] + y.LineOffset, y.LineLength));
+        }
+    }
 }

@@ -6,17 +6,20 @@ namespace Pipeline.Aggregator.Ingester;
 public sealed class IngesterOptions
 {
     /// <summary>
-    /// Default uncompressed size at which a head block is compressed: 64 KiB. Loki's <c>chunk_block_size</c> is 256 KB; snappy
-    /// compresses in 64 KiB fragments anyway, so smaller blocks compress as well while every open stream holds a quarter of
-    /// the memory.
+    /// Default uncompressed size at which a head block becomes a block: 256 KiB, Loki's <c>chunk_block_size</c>. Heads hold
+    /// their entries compressed (as the WAL wrote them); measured with 100 streams, 256 KiB blocks take about 8% less ingest
+    /// CPU than 64 KiB ones (fewer, larger chunk-file writes) for about 13 MB more peak memory (a head's entry index).
     /// </summary>
-    public const int DefaultBlockSize = 64 * 1024;
+    public const int DefaultBlockSize = 256 * 1024;
 
     /// <summary>Default compressed size at which a chunk is cut: 1.5 MB (Loki's <c>chunk_target_size</c>).</summary>
     public const int DefaultTargetChunkSize = 1_572_864;
 
     /// <summary>Default limit of in-memory log data: 16 MiB.</summary>
     public const long DefaultMemoryLimitBytes = 16L << 20;
+
+    /// <summary>Default number of appends that may wait for the WAL at a time: 16.</summary>
+    public const int DefaultMaxQueuedAppends = 16;
 
     /// <summary>The folder holding the WAL (<c>wal/</c>) and each tenant's chunks and index (<c>tenants/&lt;tenant&gt;/</c>).</summary>
     public required string DataDirectory { get; init; }
@@ -43,10 +46,23 @@ public sealed class IngesterOptions
     public TimeSpan ChunkIdlePeriod { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
-    /// When the ingester's in-memory data (head blocks and compressed blocks not yet flushed) passes this many bytes, the
-    /// largest chunks are cut and flushed to chunk files, so memory never holds the whole ingest; default 16 MiB.
+    /// The most log data the ingester holds in memory: head blocks, and blocks whose chunk file could not be written. Cut
+    /// blocks go straight to their chunk file; past this limit the largest heads are cut early, and while blocks cannot be
+    /// written out (disk full) appends wait, then fail with <see cref="IngesterOverloadedException"/>; default 16 MiB.
     /// </summary>
     public long MemoryLimitBytes { get; init; } = DefaultMemoryLimitBytes;
+
+    /// <summary>
+    /// How many appends may wait for the WAL at a time, whoever calls <see cref="LogIngester.AppendAsync(string, IReadOnlyList{Storage.IngestStream}, CancellationToken)"/>;
+    /// a further append waits for room up to <see cref="AppendTimeout"/>. Default 16.
+    /// </summary>
+    public int MaxQueuedAppends { get; init; } = DefaultMaxQueuedAppends;
+
+    /// <summary>
+    /// How long an append waits for room in the WAL queue or for memory under the limit before it fails with
+    /// <see cref="IngesterOverloadedException"/> (the push API answers 429); default 5 s.
+    /// </summary>
+    public TimeSpan AppendTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often the background loop looks for chunks to flush; default 30 s.</summary>
     public TimeSpan FlushCheckPeriod { get; init; } = TimeSpan.FromSeconds(30);
@@ -65,6 +81,9 @@ public sealed class IngesterOptions
 
     /// <summary>Test hook: runs before each WAL group is written; what it throws fails the write (disk full, I/O error).</summary>
     internal Action? WalBeforeWrite { get; init; }
+
+    /// <summary>Test hook: runs before each block is appended to its chunk file; what it throws fails the write (disk full).</summary>
+    internal Action? ChunkBeforeWrite { get; init; }
 
     /// <summary>Test hook: awaited by the WAL writer before each group.</summary>
     internal Func<ValueTask>? WalWriterGate { get; init; }
@@ -96,6 +115,8 @@ public sealed class IngesterOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RetentionCheckPeriod, TimeSpan.Zero, nameof(RetentionCheckPeriod));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(WalFsyncInterval, TimeSpan.Zero, nameof(WalFsyncInterval));
         ArgumentOutOfRangeException.ThrowIfLessThan(WalSegmentSize, 4096, nameof(WalSegmentSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedAppends, 1, nameof(MaxQueuedAppends));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(AppendTimeout, TimeSpan.Zero, nameof(AppendTimeout));
         if (TenantRetention is not null)
         {
             foreach (var (tenant, period) in TenantRetention)

@@ -2,7 +2,7 @@ using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Ingester;
 
-/// <summary>A stream of a tenant in memory: its current chunk, closed chunks waiting for flush, the newest timestamp.</summary>
+/// <summary>A stream of a tenant in memory: its current chunk, closed chunks waiting to be indexed, the newest timestamp.</summary>
 internal sealed class StreamState
 {
     public StreamState(LabelSet labels, long flushedThroughSequence)
@@ -13,9 +13,9 @@ internal sealed class StreamState
 
     public LabelSet Labels { get; }
 
-    public MemoryChunk? Current { get; set; }
+    public OpenChunk? Current { get; set; }
 
-    public List<MemoryChunk> Closed { get; } = [];
+    public List<OpenChunk> Closed { get; } = [];
 
     public long HighestTs { get; set; } = long.MinValue;
 

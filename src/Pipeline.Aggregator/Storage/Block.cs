@@ -4,30 +4,14 @@ using Snappier;
 namespace Pipeline.Aggregator.Storage;
 
 /// <summary>
-/// A snappy-compressed block of entries sorted by (timestamp, line). Uncompressed, each entry is
-/// <c>i64 ts, varint line length, line, varint metadata count, (string name, string value)*</c>.
+/// A snappy-compressed block of entries sorted by (timestamp, line); uncompressed, each entry is in <see cref="EntryFormat"/>.
+/// Blocks normally go straight to their chunk file; one is held in memory only while that file cannot be written.
 /// </summary>
-/// <remarks>
-/// A block cut in memory keeps its bytes in a buffer of <see cref="BlockBufferPool"/>, a bounded pool of 4 KiB size classes,
-/// so the data of chunks that were flushed is reused for new blocks instead of piling up as garbage. The buffer goes back
-/// when the last holder (the chunk, and any reader that <see cref="TryAcquire"/>d it) releases it; a reader that never
-/// releases only costs the pool that buffer.
-/// </remarks>
 internal sealed class CompressedBlock
 {
-    private byte[]? _pooled;
-    private int _references = 1;
-
     public CompressedBlock(byte[] data, int uncompressedLength, long minTs, long maxTs, int count, uint checksum)
-        : this(data, data.Length, uncompressedLength, minTs, maxTs, count, checksum, pooled: false)
     {
-    }
-
-    private CompressedBlock(byte[] data, int length, int uncompressedLength, long minTs, long maxTs, int count, uint checksum, bool pooled)
-    {
-        _pooled = pooled ? data : null;
         Buffer = data;
-        Length = length;
         UncompressedLength = uncompressedLength;
         MinTs = minTs;
         MaxTs = maxTs;
@@ -35,10 +19,9 @@ internal sealed class CompressedBlock
         Checksum = checksum;
     }
 
-    /// <summary>The compressed bytes; valid while the block is held.</summary>
-    public ReadOnlySpan<byte> Data => Buffer.AsSpan(0, Length);
+    public ReadOnlySpan<byte> Data => Buffer;
 
-    public int Length { get; }
+    public int Length => Buffer.Length;
 
     public int UncompressedLength { get; }
 
@@ -52,65 +35,105 @@ internal sealed class CompressedBlock
 
     private byte[] Buffer { get; }
 
-    public static CompressedBlock Compress(ReadOnlySpan<byte> uncompressed, long minTs, long maxTs, int count)
+    /// <summary>The most bytes one frame of <paramref name="uncompressedLength"/> bytes takes.</summary>
+    public static int MaxFrameLength(int uncompressedLength) => FrameHeaderSize + Snappy.GetMaxCompressedLength(uncompressedLength);
+
+    /// <summary>
+    /// Writes one frame — <c>u32 compressed length, snappy block</c> — of <paramref name="uncompressed"/> into
+    /// <paramref name="destination"/> (at least <see cref="MaxFrameLength"/>); returns the bytes written.
+    /// </summary>
+    public static int WriteFrame(ReadOnlySpan<byte> uncompressed, Span<byte> destination)
     {
-        // Compress into scratch, then keep only the compressed size: a buffer of the worst-case size would be several
-        // times larger than the block.
-        var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(Snappy.GetMaxCompressedLength(uncompressed.Length));
-        try
+        var length = Snappy.Compress(uncompressed, destination[FrameHeaderSize..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(destination, length);
+        return FrameHeaderSize + length;
+    }
+
+    /// <summary>
+    /// Decompresses block data: frames (chunk version 2, WAL sections) or, when <paramref name="framed"/> is false, one bare
+    /// snappy block (chunk version 1). Throws <see cref="InvalidDataException"/> when it does not make exactly
+    /// <paramref name="uncompressedLength"/> bytes.
+    /// </summary>
+    public static byte[] Decompress(ReadOnlySpan<byte> data, int uncompressedLength, bool framed = true)
+    {
+        var result = new byte[uncompressedLength];
+        DecompressInto(data, result, framed);
+        return result;
+    }
+
+    /// <summary>Decompresses block data into <paramref name="destination"/>, which it must fill exactly.</summary>
+    public static void DecompressInto(ReadOnlySpan<byte> data, Span<byte> destination, bool framed = true)
+    {
+        if (!framed)
         {
-            var length = Snappy.Compress(uncompressed, scratch);
-            var data = BlockBufferPool.Rent(length);
-            scratch.AsSpan(0, length).CopyTo(data);
-            return new CompressedBlock(data, length, uncompressed.Length, minTs, maxTs, count, Storage.Checksum.Crc32C(data.AsSpan(0, length)), pooled: true);
+            DecompressFrame(data, destination);
+            return;
         }
-        finally
+
+        var written = 0;
+        while (!data.IsEmpty)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+            if (data.Length < FrameHeaderSize)
+            {
+                throw new InvalidDataException("block data ends inside a frame header");
+            }
+
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(data);
+            if (length < 0 || length > data.Length - FrameHeaderSize)
+            {
+                throw new InvalidDataException($"block frame of {length} bytes exceeds the {data.Length - FrameHeaderSize} bytes left");
+            }
+
+            var frame = data.Slice(FrameHeaderSize, length);
+            var size = FrameUncompressedLength(frame);
+            if (size > destination.Length - written)
+            {
+                throw new InvalidDataException($"block frames decompress to more than the {destination.Length} bytes expected");
+            }
+
+            DecompressFrame(frame, destination.Slice(written, size));
+            written += size;
+            data = data[(FrameHeaderSize + length)..];
+        }
+
+        if (written != destination.Length)
+        {
+            throw new InvalidDataException($"block decompresses to {written} bytes, expected {destination.Length}");
         }
     }
 
-    public static byte[] Decompress(ReadOnlySpan<byte> compressed, int uncompressedLength)
+    private const int FrameHeaderSize = 4;
+
+    private static int FrameUncompressedLength(ReadOnlySpan<byte> frame)
     {
-        var length = Snappy.GetUncompressedLength(compressed);
-        if (length != uncompressedLength)
+        try
         {
-            throw new InvalidDataException($"block decompresses to {length} bytes, expected {uncompressedLength}");
+            return Snappy.GetUncompressedLength(frame);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"invalid snappy block: {e.Message}", e);
+        }
+    }
+
+    private static void DecompressFrame(ReadOnlySpan<byte> frame, Span<byte> destination)
+    {
+        if (FrameUncompressedLength(frame) != destination.Length)
+        {
+            throw new InvalidDataException($"block decompresses to {FrameUncompressedLength(frame)} bytes, expected {destination.Length}");
         }
 
-        var data = new byte[length];
-        Snappy.Decompress(compressed, data);
-        return data;
+        try
+        {
+            Snappy.Decompress(frame, destination);
+        }
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"invalid snappy block: {e.Message}", e);
+        }
     }
 
     public byte[] Decompress() => Decompress(Data, UncompressedLength);
-
-    /// <summary>Takes a reference for a reader; false when the block was already released (its chunk is on disk now).</summary>
-    public bool TryAcquire()
-    {
-        var current = Volatile.Read(ref _references);
-        while (current > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _references, current + 1, current);
-            if (seen == current)
-            {
-                return true;
-            }
-
-            current = seen;
-        }
-
-        return false;
-    }
-
-    /// <summary>Gives up one reference; the last one returns the buffer to the pool.</summary>
-    public void Release()
-    {
-        if (Interlocked.Decrement(ref _references) == 0 && Interlocked.Exchange(ref _pooled, null) is { } buffer)
-        {
-            BlockBufferPool.Return(buffer);
-        }
-    }
 }
 
 /// <summary>The entries of an uncompressed block, indexed for reading in either direction.</summary>

@@ -8,65 +8,43 @@ namespace Pipeline.Aggregator.Storage;
 internal readonly record struct BlockMeta(long Offset, int CompressedLength, int UncompressedLength, long MinTs, long MaxTs, int Count, uint Checksum);
 
 /// <summary>The header of a chunk file.</summary>
-internal sealed record ChunkHeader(LabelSet Labels, long MinTs, long MaxTs, int Entries, uint Checksum, IReadOnlyList<BlockMeta> Blocks);
+internal sealed record ChunkHeader(LabelSet Labels, long MinTs, long MaxTs, int Entries, uint Checksum, IReadOnlyList<BlockMeta> Blocks)
+{
+    /// <summary>Whether block data is frames (version 2) rather than one bare snappy block (version 1).</summary>
+    public bool Framed { get; init; } = true;
+}
 
 /// <summary>
-/// A flushed chunk on disk: 8 bytes of magic, then the header as one framed record (<see cref="RecordFraming"/>: length and
-/// CRC-32C) holding the stream labels, time range, entry count, a checksum over all block data and the block table, then the
-/// snappy blocks, each with its own CRC-32C. Written to a temporary file, fsynced and renamed, so a chunk file is whole or absent.
+/// A flushed chunk on disk (version 2): 8 bytes of magic, the snappy blocks (each with its own CRC-32C) in the order they
+/// were cut, then the header as one framed record (<see cref="RecordFraming"/>: length and CRC-32C) holding the stream
+/// labels, time range, entry count, a checksum over all block data and the block table, and a trailer of the header's
+/// offset and the magic again. Blocks are appended while the chunk is open (<see cref="ChunkFileWriter"/>); the header is
+/// written, the file fsynced and renamed only when the chunk is complete, so a file with a final name is whole.
+/// Version 1 files (header first, written whole) are still read.
 /// </summary>
 internal static class ChunkFile
 {
     private const byte Version = 1;
     private const int MaxHeaderSize = 64 << 20;
+    private const int TrailerSize = 16;
 
-    private static ReadOnlySpan<byte> Magic => "PLCHUNK\u0001"u8;
+    private static ReadOnlySpan<byte> MagicV1 => "PLCHUNK\u0001"u8;
+
+    /// <summary>The magic at the start and end of a version 2 chunk file.</summary>
+    public static ReadOnlySpan<byte> MagicV2 => "PLCHUNK\u0002"u8;
 
     /// <summary>The file name of a chunk: <c>&lt;minTs&gt;-&lt;maxTs&gt;-&lt;checksum&gt;</c> in hex.</summary>
     public static string FileName(long minTs, long maxTs, uint checksum) =>
         string.Create(CultureInfo.InvariantCulture, $"{minTs:x16}-{maxTs:x16}-{checksum:x8}.chunk");
 
-    /// <summary>Writes a chunk; returns its header.</summary>
-    public static ChunkHeader Write(string path, LabelSet labels, IReadOnlyList<CompressedBlock> blocks)
+    /// <summary>Writes the header record and the trailer of a version 2 file whose blocks end at <paramref name="headerOffset"/>.</summary>
+    public static void WriteHeaderAndTrailer(ByteBuffer buffer, ChunkHeader header, long headerOffset)
     {
-        long minTs = long.MaxValue, maxTs = long.MinValue, offset = 0;
-        var entries = 0;
-        var metas = new BlockMeta[blocks.Count];
-        var crc = new System.IO.Hashing.Crc32(System.IO.Hashing.Crc32ParameterSet.Crc32C);
-        for (var i = 0; i < blocks.Count; i++)
-        {
-            var block = blocks[i];
-            minTs = Math.Min(minTs, block.MinTs);
-            maxTs = Math.Max(maxTs, block.MaxTs);
-            entries += block.Count;
-            metas[i] = new BlockMeta(offset, block.Length, block.UncompressedLength, block.MinTs, block.MaxTs, block.Count, block.Checksum);
-            offset += block.Length;
-            crc.Append(block.Data);
-        }
-
-        var header = new ChunkHeader(labels, minTs, maxTs, entries, crc.GetCurrentHashAsUInt32(), metas);
-        using var buffer = new ByteBuffer(4096);
-        buffer.WriteBytes(Magic);
         var frame = RecordFraming.BeginFrame(buffer);
         EncodeHeader(buffer, header);
         RecordFraming.EndFrame(buffer, frame);
-
-        var temp = path + ".tmp";
-        using (var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            RandomAccess.Write(handle, buffer.WrittenSpan, 0);
-            long position = buffer.Length;
-            foreach (var block in blocks)
-            {
-                RandomAccess.Write(handle, block.Data, position);
-                position += block.Length;
-            }
-
-            RandomAccess.FlushToDisk(handle);
-        }
-
-        File.Move(temp, path, overwrite: true);
-        return header;
+        buffer.WriteInt64(headerOffset);
+        buffer.WriteBytes(MagicV2);
     }
 
     /// <summary>Reads and checks a chunk's header; throws <see cref="InvalidDataException"/> when the file is damaged.</summary>
@@ -76,8 +54,8 @@ internal static class ChunkFile
         return ReadHeader(handle, path, out dataOffset);
     }
 
-    /// <summary>Reads, checks and decompresses one block.</summary>
-    public static byte[] ReadBlock(string path, long dataOffset, BlockMeta block)
+    /// <summary>Reads, checks and decompresses one block (<paramref name="framed"/>: see <see cref="ChunkHeader.Framed"/>).</summary>
+    public static byte[] ReadBlock(string path, long dataOffset, BlockMeta block, bool framed = true)
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
         var compressed = new byte[block.CompressedLength];
@@ -92,31 +70,69 @@ internal static class ChunkFile
             throw new InvalidDataException($"chunk {path}: block at {block.Offset} fails its checksum");
         }
 
-        return CompressedBlock.Decompress(compressed, block.UncompressedLength);
+        return CompressedBlock.Decompress(compressed, block.UncompressedLength, framed);
     }
 
     private static ChunkHeader ReadHeader(SafeFileHandle handle, string path, out long dataOffset)
     {
         Span<byte> start = stackalloc byte[16];
-        if (RandomAccess.Read(handle, start, 0) != 16 || !start[..8].SequenceEqual(Magic))
+        if (RandomAccess.Read(handle, start, 0) != 16)
+        {
+            throw new InvalidDataException($"chunk {path}: not a chunk file (too short)");
+        }
+
+        if (start[..8].SequenceEqual(MagicV1))
+        {
+            // Version 1: the header frame follows the magic, the blocks follow the header.
+            var header = ReadHeaderFrame(handle, path, 8, out var frameLength);
+            dataOffset = 8 + frameLength;
+            return header with { Framed = false };
+        }
+
+        if (!start[..8].SequenceEqual(MagicV2))
         {
             throw new InvalidDataException($"chunk {path}: not a chunk file (bad magic)");
         }
 
-        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(start[8..]);
-        var crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(start[12..]);
+        var fileLength = RandomAccess.GetLength(handle);
+        Span<byte> trailer = stackalloc byte[TrailerSize];
+        if (fileLength < 8 + TrailerSize || RandomAccess.Read(handle, trailer, fileLength - TrailerSize) != TrailerSize || !trailer[8..].SequenceEqual(MagicV2))
+        {
+            throw new InvalidDataException($"chunk {path}: the chunk file is incomplete (no trailer)");
+        }
+
+        var headerOffset = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(trailer);
+        if (headerOffset < 8 || headerOffset > fileLength - TrailerSize - RecordFraming.HeaderSize)
+        {
+            throw new InvalidDataException($"chunk {path}: impossible header offset {headerOffset}");
+        }
+
+        dataOffset = 8;
+        return ReadHeaderFrame(handle, path, headerOffset, out _);
+    }
+
+    private static ChunkHeader ReadHeaderFrame(SafeFileHandle handle, string path, long offset, out int frameLength)
+    {
+        Span<byte> frame = stackalloc byte[RecordFraming.HeaderSize];
+        if (RandomAccess.Read(handle, frame, offset) != frame.Length)
+        {
+            throw new InvalidDataException($"chunk {path}: the header is truncated");
+        }
+
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(frame);
+        var crc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(frame[4..]);
         if (length <= 0 || length > MaxHeaderSize)
         {
             throw new InvalidDataException($"chunk {path}: impossible header length {length}");
         }
 
         var payload = new byte[length];
-        if (RandomAccess.Read(handle, payload, 16) != length || Checksum.Crc32C(payload) != crc)
+        if (RandomAccess.Read(handle, payload, offset + RecordFraming.HeaderSize) != length || Checksum.Crc32C(payload) != crc)
         {
             throw new InvalidDataException($"chunk {path}: header fails its checksum");
         }
 
-        dataOffset = 16 + length;
+        frameLength = RecordFraming.HeaderSize + length;
         return DecodeHeader(payload);
     }
 

@@ -14,6 +14,7 @@ internal readonly record struct ChunkRef(long MinTs, long MaxTs, int Entries, lo
 internal sealed class ChunkStore
 {
     private readonly string _root;
+    private int _created;
 
     public ChunkStore(string root)
     {
@@ -41,23 +42,32 @@ internal sealed class ChunkStore
     public string ChunkPath(string tenant, ulong fingerprint, ChunkRef chunk) =>
         Path.Combine(StreamDirectory(tenant, fingerprint), ChunkFile.FileName(chunk.MinTs, chunk.MaxTs, chunk.Checksum));
 
-    public ChunkRef Write(string tenant, LabelSet labels, IReadOnlyList<CompressedBlock> blocks)
+    /// <summary>Starts the chunk file of a stream's new chunk, under a provisional name.</summary>
+    public ChunkFileWriter Create(string tenant, LabelSet labels, long firstSequence) =>
+        ChunkFileWriter.Create(
+            StreamDirectory(tenant, labels.Fingerprint),
+            string.Create(CultureInfo.InvariantCulture, $"{firstSequence:x16}-{Interlocked.Increment(ref _created):x8}"));
+
+    /// <summary>Completes a chunk file (header, fsync, final name) and returns what the index records of it.</summary>
+    public ChunkRef Complete(string tenant, LabelSet labels, ChunkFileWriter writer, ByteBuffer scratch)
     {
-        var directory = StreamDirectory(tenant, labels.Fingerprint);
-        Directory.CreateDirectory(directory);
-        long minTs = long.MaxValue, maxTs = long.MinValue;
-        foreach (var block in blocks)
+        var header = writer.Complete(labels, scratch);
+        var chunk = new ChunkRef(header.MinTs, header.MaxTs, header.Entries, writer.Length, header.Checksum);
+        writer.MoveTo(ChunkPath(tenant, labels.Fingerprint, chunk));
+        return chunk;
+    }
+
+    /// <summary>Deletes the chunk files that were never completed (a crash while they were open); the WAL still has their entries.</summary>
+    public int DeleteProvisional()
+    {
+        var deleted = 0;
+        foreach (var file in Directory.EnumerateFiles(_root, "*" + ChunkFileWriter.ProvisionalExtension, SearchOption.AllDirectories))
         {
-            minTs = Math.Min(minTs, block.MinTs);
-            maxTs = Math.Max(maxTs, block.MaxTs);
+            File.Delete(file);
+            deleted++;
         }
 
-        // The checksum in the name is only known after writing; write under a provisional name, then rename.
-        var provisional = Path.Combine(directory, ChunkFile.FileName(minTs, maxTs, 0) + ".new");
-        var header = ChunkFile.Write(provisional, labels, blocks);
-        var chunk = new ChunkRef(header.MinTs, header.MaxTs, header.Entries, new FileInfo(provisional).Length, header.Checksum);
-        File.Move(provisional, ChunkPath(tenant, labels.Fingerprint, chunk), overwrite: true);
-        return chunk;
+        return deleted;
     }
 
     public void Delete(string tenant, ulong fingerprint, ChunkRef chunk)

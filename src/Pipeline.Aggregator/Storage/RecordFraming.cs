@@ -71,6 +71,9 @@ internal sealed class FramedRecordReader : IDisposable
     /// <summary>The payload of the record last returned.</summary>
     public ReadOnlySpan<byte> Payload => _buffer.AsSpan(0, _payloadLength);
 
+    /// <summary>The payload as memory, valid until the next <see cref="Next"/>.</summary>
+    public ReadOnlyMemory<byte> PayloadMemory => _buffer.AsMemory(0, _payloadLength);
+
     public FrameStatus Next(out string? error)
     {
         Span<byte> header = stackalloc byte[RecordFraming.HeaderSize];

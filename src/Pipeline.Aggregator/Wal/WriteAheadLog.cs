@@ -14,7 +14,6 @@ namespace Pipeline.Aggregator.Wal;
 internal sealed partial class WriteAheadLog : IAsyncDisposable
 {
     private const string Extension = ".wal";
-    private const int WriteChunk = 1 << 20;
 
     private readonly WalOptions _options;
     private readonly TimeProvider _time;
@@ -22,6 +21,7 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _fileLock = new();
     private readonly List<Segment> _closed = [];
+    private readonly List<ReadOnlyMemory<byte>> _segments = [];
     private readonly CancellationTokenSource _stopping = new();
     private Segment _current = null!;
     private SafeFileHandle _handle = null!;
@@ -92,12 +92,30 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
     public long ReserveSequence() => Interlocked.Increment(ref _nextSequence) - 1;
 
     /// <summary>
-    /// Queues a record; once it is written (and fsynced, per policy) the writer runs <paramref name="durable"/> (records in
-    /// queue order) and completes the task. When the write fails, <paramref name="durable"/> does not run and the task faults.
+    /// Queues a record already encoded and framed (<see cref="WalRecordCodec"/>, <see cref="RecordFraming"/>) in
+    /// <paramref name="record"/>, which the caller keeps unchanged until the task completes. Once it is written (and
+    /// fsynced, per policy) the writer runs <paramref name="durable"/> (records in queue order) and completes the task.
+    /// When the write fails, <paramref name="durable"/> does not run and the task faults. An empty record is a barrier: it
+    /// only waits for the group.
     /// </summary>
-    public Task Enqueue(long sequence, string tenant, IReadOnlyList<IngestStream> streams, Action? durable = null)
+    public Task Enqueue(long sequence, ByteBuffer record, Action? durable = null) => Enqueue(new Pending(sequence, record, durable));
+
+    /// <summary>Encodes and queues a record of <paramref name="streams"/> (see the other overload).</summary>
+    public async Task Enqueue(long sequence, string tenant, IReadOnlyList<IngestStream> streams, Action? durable = null)
     {
-        var pending = new Pending(sequence, tenant, streams, durable);
+        using var record = new ByteBuffer();
+        if (streams.Count > 0)
+        {
+            var frame = RecordFraming.BeginFrame(record);
+            WalRecordCodec.Encode(record, sequence, tenant, streams);
+            RecordFraming.EndFrame(record, frame);
+        }
+
+        await Enqueue(new Pending(sequence, record, durable)).ConfigureAwait(false);
+    }
+
+    private Task Enqueue(Pending pending)
+    {
         Interlocked.Increment(ref _queued);
         if (!_queue.Writer.TryWrite(pending))
         {
@@ -196,6 +214,7 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
 
         indexes.Sort();
         var corruptions = new List<WalCorruption>();
+        using var upgraded = new ByteBuffer(4096);
         long records = 0, entries = 0;
         maxSequence = -1;
         lastIndex = 0;
@@ -226,7 +245,17 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
                     WalRecord record;
                     try
                     {
-                        record = WalRecordCodec.Decode(reader.Payload);
+                        var (sequence, tenant, version) = WalRecordCodec.ReadHeader(reader.Payload);
+                        var payload = reader.PayloadMemory;
+                        if (version != WalRecordCodec.Version)
+                        {
+                            upgraded.Clear();
+                            WalRecordCodec.Upgrade(reader.Payload, upgraded);
+                            payload = upgraded.WrittenMemory;
+                        }
+
+                        WalRecordCodec.Validate(payload.Span);
+                        record = new WalRecord(sequence, tenant, payload);
                     }
                     catch (InvalidDataException ex)
                     {
@@ -236,9 +265,10 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
                     }
 
                     records++;
-                    foreach (var stream in record.Streams)
+                    var streams = new WalRecordReader(record.Payload.Span);
+                    while (streams.NextStream(out _, out var count, out _, out _))
                     {
-                        entries += stream.Entries.Count;
+                        entries += count;
                     }
 
                     segmentMax = Math.Max(segmentMax, record.Sequence);
@@ -306,7 +336,6 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
     private async Task WriterLoopAsync()
     {
         var group = new List<Pending>();
-        using var buffer = new ByteBuffer(1 << 20);
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -324,7 +353,7 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
             Exception? failure = null;
             try
             {
-                WriteGroup(group, buffer);
+                WriteGroup(group);
             }
 #pragma warning disable CA1031 // The failure goes to every waiting appender; the writer must keep serving later groups.
             catch (Exception ex)
@@ -360,7 +389,7 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
         }
     }
 
-    private void WriteGroup(List<Pending> group, ByteBuffer buffer)
+    private void WriteGroup(List<Pending> group)
     {
         lock (_fileLock)
         {
@@ -370,26 +399,36 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
             }
 
             _options.BeforeWrite?.Invoke();
-            buffer.Clear();
             var maxSequence = _current.MaxSequence;
+            long length = 0;
             foreach (var pending in group)
             {
-                if (pending.Streams.Count == 0)
+                if (pending.Record.Length == 0)
                 {
-                    continue; // A barrier (all entries were duplicates): it only waits for the group.
+                    continue; // A barrier (all entries were duplicates or refused): it only waits for the group.
                 }
 
-                var start = RecordFraming.BeginFrame(buffer);
-                WalRecordCodec.Encode(buffer, pending.Sequence, pending.Tenant, pending.Streams);
-                RecordFraming.EndFrame(buffer, start);
+                // Encoded and framed by the appender: written as it is, the whole group with one pwritev.
+                _segments.Add(pending.Record.WrittenMemory);
+                length += pending.Record.Length;
                 maxSequence = Math.Max(maxSequence, pending.Sequence);
-                if (buffer.Length >= WriteChunk)
-                {
-                    WriteBuffer(buffer);
-                }
             }
 
-            WriteBuffer(buffer);
+            if (length > 0)
+            {
+                try
+                {
+                    RandomAccess.Write(_handle, _segments, _offset);
+                }
+                finally
+                {
+                    _segments.Clear();
+                }
+
+                _offset += length;
+                _dirty = true;
+            }
+
             _current.MaxSequence = maxSequence;
             if (_dirty && _options.FsyncPolicy == WalFsyncPolicy.EveryBatch)
             {
@@ -401,19 +440,6 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
                 RotateLocked();
             }
         }
-    }
-
-    private void WriteBuffer(ByteBuffer buffer)
-    {
-        if (buffer.Length == 0)
-        {
-            return;
-        }
-
-        RandomAccess.Write(_handle, buffer.WrittenSpan, _offset);
-        _offset += buffer.Length;
-        _dirty = true;
-        buffer.Clear();
     }
 
     private async Task SyncLoopAsync()
@@ -465,15 +491,13 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
         public long MaxSequence { get; set; } = -1;
     }
 
-    private sealed class Pending(long sequence, string tenant, IReadOnlyList<IngestStream> streams, Action? durable)
+    private sealed class Pending(long sequence, ByteBuffer record, Action? durable)
     {
         public Action? Durable { get; } = durable;
 
         public long Sequence { get; } = sequence;
 
-        public string Tenant { get; } = tenant;
-
-        public IReadOnlyList<IngestStream> Streams { get; } = streams;
+        public ByteBuffer Record { get; } = record;
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -93,28 +93,7 @@ public sealed class AgentConfig
 
     internal static ConfigNode ReadRoot(string yaml, string? file)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException ex)
-        {
-            throw new ConfigException(file, string.Empty, (int)ex.Start.Line, (int)ex.Start.Column, $"not valid YAML: {ex.InnerException?.Message ?? ex.Message}");
-        }
-
-        if (stream.Documents.Count == 0)
-        {
-            return new ConfigNode(null, string.Empty, file, 1, 1);
-        }
-
-        if (stream.Documents.Count > 1)
-        {
-            throw new ConfigException(file, string.Empty, (int)stream.Documents[1].RootNode.Start.Line, 1, "expected one YAML document, found several");
-        }
-
-        var rootNode = stream.Documents[0].RootNode;
-        var root = new ConfigNode(rootNode, string.Empty, file, (int)rootNode.Start.Line, (int)rootNode.Start.Column);
+        var root = ConfigNode.Parse(yaml, file);
         if (!root.IsMissing && !root.IsMapping)
         {
             throw root.Error("the configuration must be a mapping of sections (server, positions, clients, scrape_configs...)");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Pipeline.LogQL.Units;
+using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Pipeline.Hosting.Config;
@@ -302,6 +303,38 @@ public sealed class ConfigNode
     /// <param name="problem">What is wrong and what would be accepted.</param>
     /// <returns>The exception to throw.</returns>
     public ConfigException Error(string problem) => new(_file, Path, Line, Column, problem);
+
+    /// <summary>Parses one YAML document (with the node model: no reflection, so trimmed and AOT hosts can use it).</summary>
+    /// <param name="yaml">The text.</param>
+    /// <param name="file">The file it came from, for error messages; or <see langword="null"/>.</param>
+    /// <returns>The root node (missing when the document is empty).</returns>
+    /// <exception cref="ConfigException">The text is not valid YAML or holds several documents; the message says where.</exception>
+    public static ConfigNode Parse(string yaml, string? file = null)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException ex)
+        {
+            throw new ConfigException(file, string.Empty, (int)ex.Start.Line, (int)ex.Start.Column, $"not valid YAML: {ex.InnerException?.Message ?? ex.Message}");
+        }
+
+        if (stream.Documents.Count == 0)
+        {
+            return new ConfigNode(null, string.Empty, file, 1, 1);
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            throw new ConfigException(file, string.Empty, (int)stream.Documents[1].RootNode.Start.Line, 1, "expected one YAML document, found several");
+        }
+
+        var rootNode = stream.Documents[0].RootNode;
+        return new ConfigNode(rootNode, string.Empty, file, (int)rootNode.Start.Line, (int)rootNode.Start.Column);
+    }
 
     private YamlMappingNode? RequireMappingOrMissing()
     {

@@ -9,16 +9,15 @@ namespace Pipeline.Loki.Protocol;
 /// </summary>
 public sealed class DecodedPush : IDisposable
 {
+    private readonly DecodedEntryStore _entries;
     private byte[]? _rented;
 
-    internal DecodedPush(List<DecodedStreamData> streams, byte[]? rented)
+    internal DecodedPush(List<DecodedStreamData> streams, DecodedEntryStore entries, byte[]? rented)
     {
         Streams = streams;
+        _entries = entries;
         _rented = rented;
-        foreach (var stream in streams)
-        {
-            EntryCount += stream.Entries.Count;
-        }
+        EntryCount = entries.Count;
     }
 
     /// <summary>The streams, in request order.</summary>
@@ -27,9 +26,10 @@ public sealed class DecodedPush : IDisposable
     /// <summary>The number of entries over all streams.</summary>
     public int EntryCount { get; }
 
-    /// <summary>Returns the pooled buffer that holds the lines; do not read lines afterwards.</summary>
+    /// <summary>Returns the pooled buffers that hold the entries and lines; do not read them afterwards.</summary>
     public void Dispose()
     {
+        _entries.Return();
         var rented = Interlocked.Exchange(ref _rented, null);
         if (rented is not null)
         {
@@ -41,17 +41,26 @@ public sealed class DecodedPush : IDisposable
 /// <summary>One stream of a <see cref="DecodedPush"/>.</summary>
 public sealed class DecodedStreamData
 {
-    internal DecodedStreamData(LabelSet labels, List<DecodedEntry> entries)
+    private readonly DecodedEntryStore _store;
+    private readonly int _start;
+    private readonly int _count;
+
+    internal DecodedStreamData(LabelSet labels, DecodedEntryStore store, int start, int count)
     {
         Labels = labels;
-        Entries = entries;
+        _store = store;
+        _start = start;
+        _count = count;
     }
 
     /// <summary>The stream's labels, parsed and validated.</summary>
     public LabelSet Labels { get; }
 
-    /// <summary>The entries, in request order.</summary>
-    public IReadOnlyList<DecodedEntry> Entries { get; }
+    /// <summary>The entries, in request order; valid until the push is disposed.</summary>
+    public IReadOnlyList<DecodedEntry> Entries => _store.Segment(_start, _count);
+
+    /// <summary>The entries as a span, so the receiver walks them without an interface call per entry.</summary>
+    internal ReadOnlySpan<DecodedEntry> EntrySpan => _store.Slice(_start, _count);
 }
 
 /// <summary>One entry of a <see cref="DecodedStreamData"/>.</summary>

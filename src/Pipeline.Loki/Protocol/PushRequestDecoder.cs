@@ -190,8 +190,19 @@ public static class PushRequestDecoder
         var arena = PushBufferPool.Instance.Rent(Math.Max(json.Length, 1));
         try
         {
-            var streams = JsonParser.Parse(json, arena);
-            push = new DecodedPush(streams, arena);
+            var entries = new DecodedEntryStore();
+            List<DecodedStreamData> streams;
+            try
+            {
+                streams = JsonParser.Parse(json, arena, entries);
+            }
+            catch
+            {
+                entries.Return();
+                throw;
+            }
+
+            push = new DecodedPush(streams, entries, arena);
             error = null;
             return true;
         }
@@ -206,6 +217,12 @@ public static class PushRequestDecoder
 
     internal static long ReadTimestamp(ReadOnlySpan<byte> message, int offset)
     {
+        // The usual encoding, seconds then nanos as short varints: read without the general loop (once per entry).
+        if (TryReadTimestampFast(message, out var fast))
+        {
+            return fast;
+        }
+
         var reader = new ProtoReader(message, offset);
         long seconds = 0;
         long nanos = 0;
@@ -242,11 +259,67 @@ public static class PushRequestDecoder
         return (seconds * ProtoWire.NanosPerSecond) + nanos;
     }
 
+    private static bool TryReadTimestampFast(ReadOnlySpan<byte> message, out long timestamp)
+    {
+        // 0x08 <seconds: up to 5 bytes> 0x10 <nanos: up to 5 bytes>, both fields present, nothing else.
+        timestamp = 0;
+        if (message.Length < 4 || message[0] != 0x08)
+        {
+            return false;
+        }
+
+        var position = 1;
+        if (!TryShortVarint(message, ref position, out var seconds) || position >= message.Length || message[position] != 0x10)
+        {
+            return false;
+        }
+
+        position++;
+        if (!TryShortVarint(message, ref position, out var nanos) || position != message.Length || nanos >= ProtoWire.NanosPerSecond)
+        {
+            return false;
+        }
+
+        timestamp = ((long)seconds * ProtoWire.NanosPerSecond) + (long)nanos;
+        return true;
+
+        static bool TryShortVarint(ReadOnlySpan<byte> data, ref int position, out ulong value)
+        {
+            value = 0;
+            for (var shift = 0; shift < 35; shift += 7)
+            {
+                if (position >= data.Length)
+                {
+                    return false;
+                }
+
+                var b = data[position++];
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     private static bool TryParseProtobuf(byte[] buffer, int length, [NotNullWhen(true)] out DecodedPush? push, [NotNullWhen(false)] out string? error)
     {
         try
         {
-            push = new DecodedPush(ParsePushRequest(buffer, length), buffer);
+            var entries = new DecodedEntryStore();
+            try
+            {
+                push = new DecodedPush(ParsePushRequest(buffer, length, entries), entries, buffer);
+            }
+            catch
+            {
+                entries.Return();
+                throw;
+            }
+
             error = null;
             return true;
         }
@@ -259,7 +332,7 @@ public static class PushRequestDecoder
         }
     }
 
-    private static List<DecodedStreamData> ParsePushRequest(byte[] buffer, int length)
+    private static List<DecodedStreamData> ParsePushRequest(byte[] buffer, int length, DecodedEntryStore entries)
     {
         var streams = new List<DecodedStreamData>();
         var metadata = new List<Label>();
@@ -272,7 +345,7 @@ public static class PushRequestDecoder
             {
                 ProtoReader.ExpectWireType(wireType, ProtoWire.WireLengthDelimited, "PushRequest", "streams", at);
                 var stream = reader.ReadLengthDelimited(out var offset);
-                streams.Add(ParseStream(buffer, stream, offset, streams.Count, metadata));
+                streams.Add(ParseStream(buffer, stream, offset, streams.Count, metadata, entries));
             }
             else
             {
@@ -284,12 +357,12 @@ public static class PushRequestDecoder
         return streams;
     }
 
-    private static DecodedStreamData ParseStream(byte[] buffer, ReadOnlySpan<byte> message, int offset, int index, List<Label> metadata)
+    private static DecodedStreamData ParseStream(byte[] buffer, ReadOnlySpan<byte> message, int offset, int index, List<Label> metadata, DecodedEntryStore entries)
     {
         var reader = new ProtoReader(message, offset);
         var labels = ReadOnlySpan<byte>.Empty;
         var labelsOffset = offset;
-        var entries = new List<DecodedEntry>();
+        var start = entries.Count;
         while (!reader.End)
         {
             var at = reader.Offset;
@@ -315,7 +388,7 @@ public static class PushRequestDecoder
             }
         }
 
-        return new DecodedStreamData(ParseLabels(labels, labelsOffset, index), entries);
+        return new DecodedStreamData(ParseLabels(labels, labelsOffset, index), entries, start, entries.Count - start);
     }
 
     private static LabelSet ParseLabels(ReadOnlySpan<byte> utf8, int offset, int index)
@@ -500,7 +573,7 @@ public static class PushRequestDecoder
     /// <summary>The JSON push body parser.</summary>
     private static class JsonParser
     {
-        public static List<DecodedStreamData> Parse(ReadOnlySpan<byte> json, byte[] arena)
+        public static List<DecodedStreamData> Parse(ReadOnlySpan<byte> json, byte[] arena, DecodedEntryStore entries)
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
             var streams = new List<DecodedStreamData>();
@@ -517,7 +590,7 @@ public static class PushRequestDecoder
                     Expect(ref reader, JsonTokenType.StartArray, "'streams'");
                     while (Read(ref reader) != JsonTokenType.EndArray)
                     {
-                        streams.Add(ParseStream(ref reader, arena, ref arenaUsed, streams.Count));
+                        streams.Add(ParseStream(ref reader, arena, ref arenaUsed, streams.Count, entries));
                     }
                 }
                 else
@@ -535,11 +608,11 @@ public static class PushRequestDecoder
             return streams;
         }
 
-        private static DecodedStreamData ParseStream(ref Utf8JsonReader reader, byte[] arena, ref int arenaUsed, int index)
+        private static DecodedStreamData ParseStream(ref Utf8JsonReader reader, byte[] arena, ref int arenaUsed, int index, DecodedEntryStore entries)
         {
             Expect(ref reader, JsonTokenType.StartObject, $"stream {index}");
             List<Label>? labels = null;
-            var entries = new List<DecodedEntry>();
+            var start = entries.Count;
             while (Read(ref reader) != JsonTokenType.EndObject)
             {
                 if (reader.ValueTextEquals("stream"u8))
@@ -553,7 +626,7 @@ public static class PushRequestDecoder
                     Expect(ref reader, JsonTokenType.StartArray, $"stream {index} 'values'");
                     while (Read(ref reader) != JsonTokenType.EndArray)
                     {
-                        entries.Add(ParseValue(ref reader, arena, ref arenaUsed, index, entries.Count));
+                        entries.Add(ParseValue(ref reader, arena, ref arenaUsed, index, entries.Count - start));
                     }
                 }
                 else
@@ -578,7 +651,7 @@ public static class PushRequestDecoder
                 throw new PushFormatException($"stream {index}: every label value is empty");
             }
 
-            return new DecodedStreamData(set, entries);
+            return new DecodedStreamData(set, entries, start, entries.Count - start);
         }
 
         private static DecodedEntry ParseValue(ref Utf8JsonReader reader, byte[] arena, ref int arenaUsed, int stream, int index)

@@ -40,6 +40,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
     private readonly Label[] _extraLabels;
     private readonly ConcurrentDictionary<LabelSet, LabelSet> _withExtraLabels = new();
     private readonly SemaphoreSlim _emitGate = new(1, 1);
+    private AckToken[] _tokens = [];
     private readonly TaskCompletionSource<Uri?> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile SourceContext? _context;
     private volatile bool _accepting;
@@ -131,7 +132,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
 
         if (context.Request.ContentLength > _options.MaxRequestBodyBytes)
         {
-            await TooLargeAsync(context, context.Request.ContentLength.Value).ConfigureAwait(false);
+            await TooLargeAsync(context, tenant.Tenant, context.Request.ContentLength.Value).ConfigureAwait(false);
             return;
         }
 
@@ -139,7 +140,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
         var body = await PushBodyReader.ReadAsync(context.Request.BodyReader, (int)_options.MaxRequestBodyBytes, aborted).ConfigureAwait(false);
         if (body.TooLarge)
         {
-            await TooLargeAsync(context, body.Length).ConfigureAwait(false);
+            await TooLargeAsync(context, tenant.Tenant, body.Length).ConfigureAwait(false);
             return;
         }
 
@@ -151,6 +152,11 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
             {
                 source.Metrics.AddErrors();
                 var tooLarge = error.Contains("more than the maximum", StringComparison.Ordinal);
+                if (tooLarge)
+                {
+                    _options.OnRequestTooLarge?.Invoke(tenant.Tenant, body.Length);
+                }
+
                 await WriteErrorAsync(context, tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, error).ConfigureAwait(false);
                 return;
             }
@@ -173,6 +179,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
 
             // Sizes first, so stages deciding on a whole request or stream see it before its last entry arrives.
             long lineBytes = 0;
+            var incoming = _options.UseIncomingTimestamp;
             var streams = new Dictionary<LabelSet, PushedStream>(push.Streams.Count);
             foreach (var stream in push.Streams)
             {
@@ -184,12 +191,25 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                 }
 
                 long bytes = 0;
-                foreach (var entry in stream.Entries)
+                var entries = stream.EntrySpan;
+                var now = incoming ? 0 : (source.TimeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+                foreach (var entry in entries)
                 {
-                    bytes += entry.Line.Length;
+                    var length = entry.Line.Length;
+                    bytes += length;
+                    var size = length;
+                    if (entry.StructuredMetadata.Count > 0)
+                    {
+                        foreach (var pair in entry.StructuredMetadata)
+                        {
+                            size += System.Text.Encoding.UTF8.GetByteCount(pair.Name) + System.Text.Encoding.UTF8.GetByteCount(pair.Value);
+                        }
+                    }
+
+                    share.EntryList.Add(new PushedEntry(incoming ? entry.Timestamp : now, length, size));
                 }
 
-                share.EntryCount += stream.Entries.Count;
+                share.EntryCount += entries.Length;
                 share.LineBytes += bytes;
                 lineBytes += bytes;
             }
@@ -296,10 +316,12 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
             foreach (var stream in push.Streams)
             {
                 var labels = WithExtraLabels(stream.Labels);
-                foreach (var decoded in stream.Entries)
+                for (var i = 0; i < stream.EntrySpan.Length; i++)
                 {
+                    var decoded = stream.EntrySpan[i];
                     if (chunk.IsFull)
                     {
+                        position = Track(tracker, chunk, position);
                         var full = chunk;
                         chunk = null;
                         await source.EmitAsync(full, emitted ? aborted : handOff.Token).ConfigureAwait(false);
@@ -312,15 +334,17 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                     entry.Labels = labels;
                     entry.Tenant = tenant;
                     entry.SetLine(decoded.Line.Span);
-                    foreach (var pair in decoded.StructuredMetadata)
+                    if (decoded.StructuredMetadata.Count > 0)
                     {
-                        entry.Metadata.Set(pair.Name, pair.Value.AsSpan());
+                        foreach (var pair in decoded.StructuredMetadata)
+                        {
+                            entry.Metadata.Set(pair.Name, pair.Value.AsSpan());
+                        }
                     }
-
-                    entry.Ack = tracker.Track(++position);
                 }
             }
 
+            Track(tracker, chunk, position);
             var last = chunk;
             chunk = null;
             await source.EmitAsync(last, emitted ? aborted : handOff.Token).ConfigureAwait(false);
@@ -347,6 +371,25 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
         finally
         {
             _emitGate.Release();
+        }
+
+        // A chunk's entries are tracked together: one lock for the chunk, not one per entry.
+        long Track(AckTracker tracker, EntryChunk chunk, long position)
+        {
+            var entries = chunk.Entries;
+            if (_tokens.Length < entries.Length)
+            {
+                _tokens = new AckToken[entries.Length];
+            }
+
+            var tokens = _tokens.AsSpan(0, entries.Length);
+            tracker.Track(tokens, position + 1);
+            for (var i = 0; i < entries.Length; i++)
+            {
+                entries[i].Ack = tokens[i];
+            }
+
+            return position + entries.Length;
         }
 
         static void Settle(EntryChunk? chunk)
@@ -423,8 +466,10 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
         return app;
     }
 
-    private Task TooLargeAsync(HttpContext context, long length)
+    private Task TooLargeAsync(HttpContext context, string? tenant, long length)
     {
+        _options.OnRequestTooLarge?.Invoke(tenant, length);
+
         // The rest of the body is not read: close the connection rather than drain it.
         context.Response.Headers.Connection = "close";
         return WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"request body too large: {length} bytes, limit: {_options.MaxRequestBodyBytes} bytes");

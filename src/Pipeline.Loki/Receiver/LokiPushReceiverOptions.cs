@@ -45,6 +45,12 @@ public sealed class LokiPushReceiverOptions
     /// </summary>
     public TimeSpan HandOffTimeout { get; set; } = DefaultHandOffTimeout;
 
+    /// <summary>
+    /// Called when a request is answered 413 because its body (as sent, or decompressed) is over the limit, with the tenant
+    /// (<see langword="null"/> for the default) and the bytes seen — e.g. to count Loki's <c>request_body_too_large</c> discards.
+    /// </summary>
+    public Action<string?, long>? OnRequestTooLarge { get; set; }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1, nameof(MaxRequestBodyBytes));

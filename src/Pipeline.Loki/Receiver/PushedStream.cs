@@ -20,4 +20,9 @@ public sealed class PushedStream : PushDecision
 
     /// <summary>The bytes of their lines.</summary>
     public long LineBytes { get; internal set; }
+
+    /// <summary>Its entries in the request: timestamp and size, for stages that decide on the request as a whole.</summary>
+    public IReadOnlyList<PushedEntry> Entries => EntryList;
+
+    internal List<PushedEntry> EntryList { get; } = [];
 }

@@ -29,6 +29,9 @@ public sealed class ReceivedPush : PushDecision
     /// <summary>The total bytes of its lines (Loki's measure of ingested volume).</summary>
     public long LineBytes { get; }
 
+    /// <summary>The request's streams (by the labels their entries carry as they leave the receiver).</summary>
+    public IReadOnlyCollection<PushedStream> Streams => _streams.Values;
+
     /// <summary>The request's entries of one stream (by the labels its entries carry as they leave the receiver).</summary>
     /// <param name="labels">The stream's labels.</param>
     /// <param name="stream">The stream's share of the request, when it has entries in it.</param>

@@ -117,6 +117,34 @@ public sealed class AckTracker
         }
     }
 
+    /// <summary>
+    /// Registers the next <c>tokens.Length</c> entries of this target at once (one lock for all of them), at positions
+    /// <paramref name="firstPosition"/>, <paramref name="firstPosition"/> + 1, ...; as <see cref="Track(long)"/> on each would.
+    /// </summary>
+    /// <param name="tokens">Receives the tokens, in order.</param>
+    /// <param name="firstPosition">The position of the first entry.</param>
+    public void Track(Span<AckToken> tokens, long firstPosition)
+    {
+        lock (_lock)
+        {
+            while (_next - _head + tokens.Length > _remaining.Length)
+            {
+                Grow();
+            }
+
+            var mask = _remaining.Length - 1;
+            for (var i = 0; i < tokens.Length; i++)
+            {
+                var index = (int)(_next & mask);
+                _remaining[index] = RequiredAcknowledgements;
+                _rejected[index] = false;
+                _positions[index] = firstPosition + i;
+                var sequence = _next++;
+                tokens[i] = new AckToken(this, sequence, sequence);
+            }
+        }
+    }
+
     /// <summary>Waits until <see cref="CommittedPosition"/> reaches at least <paramref name="position"/>.</summary>
     /// <param name="position">The position to wait for.</param>
     /// <param name="cancellationToken">Stops waiting.</param>

@@ -117,6 +117,25 @@ public sealed class PushApiTests
     }
 
     [Fact]
+    public async Task Push_TenantRateLimit_ChargesValidatedBytes_AsLoki()
+    {
+        // 100 bytes a second: the request's 60 valid bytes fit; its 200-byte line is refused by validation (too long), and
+        // is not charged — Loki's distributor rate-limits the validated size, not what was decoded.
+        await using var harness = await ServerHarness.StartAsync(o => o.Limits = new() { IngestionRateBytes = 100, IngestionBurstBytes = 100, MaxLineSize = 100 });
+        using var response = await harness.PushJsonAsync(ServerHarness.JsonBody("{app=\"v\"}", (StartNs - 2, new string('a', 60)), (StartNs - 1, new string('b', 200))));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = await response.Content.ReadAsStringAsync();
+        Assert.Contains("Max entry size '100' bytes exceeded", message);
+        Assert.DoesNotContain("Ingestion rate limit exceeded", message);
+        Assert.Single(await LinesAsync(harness, "{app=\"v\"}"));
+
+        // The bucket holds the 40 bytes left: a request of 60 valid bytes is refused whole, and its message counts them.
+        using var limited = await harness.PushJsonAsync(ServerHarness.JsonBody("{app=\"v\"}", (StartNs, new string('c', 60)), (StartNs + 1, new string('d', 200))));
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Contains("while attempting to ingest '1' lines totaling '60' bytes", await limited.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Push_PerStreamRateLimit_429ForThatStreamOnly()
     {
         await using var harness = await ServerHarness.StartAsync(o => o.Limits = new() { PerStreamRateBytes = 10, PerStreamBurstBytes = 10 });
@@ -234,12 +253,18 @@ public sealed class PushApiTests
     }
 
     [Fact]
-    public async Task Push_BodyTooLarge_413()
+    public async Task Push_BodyTooLarge_413_CountedAsRequestBodyTooLarge()
     {
         await using var harness = await ServerHarness.StartAsync(o => o.MaxRequestBodyBytes = 1024);
         using var response = await harness.PushJsonAsync(ServerHarness.JsonBody("{app=\"x\"}", (StartNs - 1, new string('x', 2000))));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("request body too large", await response.Content.ReadAsStringAsync());
+
+        // As Loki does: the body's bytes under loki_discarded_bytes_total{reason="request_body_too_large"}.
+        var (_, metrics) = await harness.GetAsync("metrics");
+        var counted = System.Text.RegularExpressions.Regex.Match(metrics, "loki_discarded_bytes_total\\{reason=\"request_body_too_large\",tenant=\"fake\"\\} (\\d+)");
+        Assert.True(counted.Success, metrics);
+        Assert.True(long.Parse(counted.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 2000);
     }
 
     [Fact]

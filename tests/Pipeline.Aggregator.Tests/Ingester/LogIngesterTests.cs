@@ -110,9 +110,12 @@ public class LogIngesterTests
         var labels = Labels("api");
         var t = StartNs;
         var ingester = LogIngester.Open(Options(dir.Path, o => new IngesterOptions { DataDirectory = o.DataDirectory, RunBackgroundLoops = false, WalSegmentSize = 4096 }), Clock());
+        var random = new Random(9);
         for (var i = 0; i < 20; i++)
         {
-            await ingester.AppendAsync("t1", Push(labels, Entry(t + i, "before flush " + i + new string('x', 500))));
+            // Random text: the WAL compresses its records, and these must still fill several 4 KiB segments.
+            var filler = Convert.ToHexString(Enumerable.Range(0, 250).Select(_ => (byte)random.Next(256)).ToArray());
+            await ingester.AppendAsync("t1", Push(labels, Entry(t + i, "before flush " + i + filler)));
         }
 
         var segmentsBefore = ingester.Wal.SegmentCount;
@@ -190,7 +193,7 @@ public class LogIngesterTests
     }
 
     [Fact]
-    public async Task MemoryLimit_Passed_FlushesLargestChunks()
+    public async Task MemoryLimit_LargestHeadsCutToChunkFiles_MemoryNeverPassesTheLimit()
     {
         using var dir = new TempDir();
         var options = new IngesterOptions { DataDirectory = dir.Path, RunBackgroundLoops = false, MemoryLimitBytes = 256 * 1024, BlockSize = 256 * 1024 };
@@ -199,11 +202,13 @@ public class LogIngesterTests
         for (var i = 0; i < 400; i++)
         {
             await ingester.AppendAsync("t1", Push(Labels("app" + (i % 4)), Entry(StartNs + i, line + i)));
+            Assert.True(ingester.MemoryBytes <= options.MemoryLimitBytes, $"memory {ingester.MemoryBytes} after append {i}");
         }
 
-        Assert.True(ingester.MemoryBytes > options.MemoryLimitBytes);
-        Assert.True(await ingester.FlushAsync() > 0);
-        Assert.True(ingester.MemoryBytes <= options.MemoryLimitBytes / 2, $"memory {ingester.MemoryBytes} after the flush");
+        // The heads cut early went to their chunk files, not to memory: every entry reads back, before and after the flush.
+        Assert.Equal(100, ReadAll(ingester, "t1", Labels("app0")).Count);
+        Assert.Equal(4, await ingester.FlushAsync(all: true));
+        Assert.Equal(0, ingester.MemoryBytes);
         Assert.Equal(100, ReadAll(ingester, "t1", Labels("app0")).Count);
     }
 
@@ -252,5 +257,117 @@ public class LogIngesterTests
         await using var reopened = LogIngester.Open(Options(dir.Path), Clock());
         Assert.Equal(4, reopened.SelectStreams("t1", [new LabelMatcher("app", LabelMatchType.Regex, ".+")]).Count);
         Assert.Equal(["1"], ReadAll(reopened, "t1", Labels("api", "prod")).Select(e => e.Line));
+    }
+
+    [Fact]
+    public async Task AppendQueue_Full_FurtherAppendWaits_ThenFailsOverloaded_NothingOfItStored()
+    {
+        using var dir = new TempDir();
+        var clock = Clock();
+        var writer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new IngesterOptions
+        {
+            DataDirectory = dir.Path,
+            RunBackgroundLoops = false,
+            MaxQueuedAppends = 2,
+            AppendTimeout = TimeSpan.FromSeconds(5),
+            WalWriterGate = () => new ValueTask(writer.Task),
+        };
+        await using var ingester = LogIngester.Open(options, clock);
+        var labels = Labels("api");
+
+        // The WAL writer is held: two appends fill the queue, whoever calls (an embedder, concurrently).
+        var first = ingester.AppendAsync("t1", Push(labels, Entry(StartNs, "first"))).AsTask();
+        var second = ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 1, "second"))).AsTask();
+        Assert.Equal(2, ingester.AppendsInFlight);
+        var third = ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 2, "third"))).AsTask();
+        Assert.False(third.IsCompleted, "the third append waits for room");
+
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var refused = await Assert.ThrowsAsync<IngesterOverloadedException>(() => third);
+        Assert.Contains("WAL queue stayed full (2 appends waiting for the disk) for 5 s", refused.Message, StringComparison.Ordinal);
+
+        writer.SetResult();
+        Assert.Equal(1, (await first).Accepted);
+        Assert.Equal(1, (await second).Accepted);
+        Assert.Equal(["first", "second"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
+        Assert.Equal(0, ingester.AppendsInFlight);
+
+        // Room again: the refused push's retry is stored.
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 2, "third")))).Accepted);
+    }
+
+    [Fact]
+    public async Task MemoryLimit_BlocksCannotBeWritten_AppendsPushedBack_ThenRecoverOnceWritten()
+    {
+        using var dir = new TempDir();
+        var clock = Clock();
+        var diskFull = true;
+        var options = new IngesterOptions
+        {
+            DataDirectory = dir.Path,
+            RunBackgroundLoops = false,
+            MemoryLimitBytes = 64 * 1024,
+            BlockSize = 4096,
+            AppendTimeout = TimeSpan.FromSeconds(5),
+            ChunkBeforeWrite = () =>
+            {
+                if (diskFull)
+                {
+                    throw new IOException("No space left on device");
+                }
+            },
+        };
+        await using var ingester = LogIngester.Open(options, clock);
+        var labels = Labels("api");
+        var random = new Random(11);
+        string Line() => Convert.ToHexString(Enumerable.Range(0, 500).Select(_ => (byte)random.Next(256)).ToArray());
+
+        // Cut blocks cannot go to their chunk file: they stay in memory until it passes the limit.
+        var stored = 0;
+        while (ingester.MemoryBytes <= options.MemoryLimitBytes)
+        {
+            Assert.True(stored < 1000, "memory should pass the limit");
+            await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + stored, Line())));
+            stored++;
+        }
+
+        var waiting = ingester.AppendAsync("t1", Push(labels, Entry(StartNs + stored, "pushed back"))).AsTask();
+        Assert.False(waiting.IsCompleted, "an append waits while memory is over the limit");
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var refused = await Assert.ThrowsAsync<IngesterOverloadedException>(() => waiting);
+        Assert.Contains("stayed over its limit of 65536 bytes for 5 s", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(stored, ReadAll(ingester, "t1", labels).Count); // Nothing of the refused append, nothing lost.
+
+        // The disk has room again: the flush writes the blocks out, memory falls, appends go through.
+        diskFull = false;
+        await ingester.FlushAsync();
+        Assert.True(ingester.MemoryBytes <= options.MemoryLimitBytes, $"memory {ingester.MemoryBytes} after the flush");
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + stored, "pushed back")))).Accepted);
+        Assert.Equal(stored + 1, ReadAll(ingester, "t1", labels).Count);
+        await ingester.FlushAsync(all: true);
+        Assert.Equal(stored + 1, ReadAll(ingester, "t1", labels).Count);
+    }
+
+    [Fact]
+    public async Task Retry_OfAPushStillInTheHead_StoredOnce_InMemoryAndInTheChunkFile()
+    {
+        using var dir = new TempDir();
+        await using var ingester = LogIngester.Open(Options(dir.Path), Clock());
+        var labels = Labels("api");
+        var push = Push(labels, Entry(StartNs + 1, "b"), Entry(StartNs, "a"), Entry(StartNs + 2, "c"));
+        Assert.Equal(3, (await ingester.AppendAsync("t1", push)).Accepted);
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 3, "d")))).Accepted);
+
+        // The client lost the answer and sends the push again: every entry is a duplicate.
+        var retry = await ingester.AppendAsync("t1", push);
+        Assert.Equal((0, 3), (retry.Accepted, retry.Duplicates));
+        Assert.Equal(["a", "b", "c", "d"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
+
+        await ingester.FlushAsync(all: true);
+        var file = Assert.Single(Directory.GetFiles(dir.Path, "*.chunk", SearchOption.AllDirectories));
+        Assert.Equal(4, ChunkFile.ReadHeader(file, out _).Entries);
+        Assert.Equal(["a", "b", "c", "d"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
+        Assert.Equal(["d", "c", "b", "a"], ReadAll(ingester, "t1", labels, Direction.Backward).Select(e => e.Line));
     }
 }

@@ -101,7 +101,7 @@ public class ChunkStoreTests
         Assert.Equal(2, BlockEntries.Parse(ChunkFile.ReadBlock(file, dataOffset, block), block.Count).Count);
 
         var bytes = File.ReadAllBytes(file);
-        bytes[^1] ^= 0x40;
+        bytes[dataOffset + block.Offset + block.CompressedLength - 1] ^= 0x40;
         File.WriteAllBytes(file, bytes);
         var error = Assert.Throws<InvalidDataException>(() => ChunkFile.ReadBlock(file, dataOffset, block));
         Assert.Contains("checksum", error.Message, StringComparison.Ordinal);

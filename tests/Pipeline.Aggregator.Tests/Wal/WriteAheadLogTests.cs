@@ -158,9 +158,11 @@ public class WriteAheadLogTests
     {
         using var dir = new TempDir();
         await using var wal = OpenWal(dir.Path, segmentSize: 4096);
-        var big = new string('x', 5000);
+        // Records are compressed: random text keeps each one larger than a segment.
+        var random = new Random(3);
         for (var i = 0; i < 5; i++)
         {
+            var big = Convert.ToHexString(Enumerable.Range(0, 3000).Select(_ => (byte)random.Next(256)).ToArray());
             await wal.Enqueue(wal.ReserveSequence(), "t", Push(Labels("a"), Entry(i, big)));
         }
 

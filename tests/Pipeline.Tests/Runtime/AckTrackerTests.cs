@@ -41,6 +41,23 @@ public sealed class AckTrackerTests
     }
 
     [Fact]
+    public void TrackMany_OneCallForARun_SameAsTrackingEach_AndGrowsPastItsInitialSize()
+    {
+        var tracker = new AckTracker(startPosition: 0);
+        var first = Track(tracker, 1);
+        var run = new AckToken[200];
+        tracker.Track(run, firstPosition: 2);
+        Assert.Equal(201, tracker.InFlight);
+
+        first[0].Acknowledge();
+        AckToken.AcknowledgeAll(run.AsSpan(0, 99));
+        Assert.Equal(100, tracker.CommittedPosition);
+        AckToken.AcknowledgeAll(run.AsSpan(99));
+        Assert.Equal(201, tracker.CommittedPosition);
+        Assert.Equal(0, tracker.InFlight);
+    }
+
+    [Fact]
     public void OutOfOrderAcks_AdvanceOnlyWhenContiguous()
     {
         var tracker = new AckTracker(startPosition: 0);

@@ -9,7 +9,7 @@ namespace Pipeline.Aggregator.Ingester;
 /// only when the merge reaches its time range, so memory is bounded by the blocks that overlap in time, not by the query.
 /// Identical (timestamp, line) entries from different blocks are returned once.
 /// </summary>
-internal static class EntryMerger
+internal static class BlockMerge
 {
     public static IEnumerable<StoredEntry> Merge(List<BlockSource> sources, long from, long to, Direction direction)
     {

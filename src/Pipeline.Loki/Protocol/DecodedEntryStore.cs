@@ -1,0 +1,43 @@
+using System.Buffers;
+
+namespace Pipeline.Loki.Protocol;
+
+/// <summary>
+/// The entries of all streams of one decoded push, in one pooled array that grows as they are parsed (each stream is a
+/// range of it), so decoding allocates no list per stream; returned with the push.
+/// </summary>
+internal sealed class DecodedEntryStore
+{
+    private const int InitialCapacity = 256;
+
+    private DecodedEntry[] _entries = ArrayPool<DecodedEntry>.Shared.Rent(InitialCapacity);
+
+    public int Count { get; private set; }
+
+    public ReadOnlySpan<DecodedEntry> Slice(int start, int count) => _entries.AsSpan(start, count);
+
+    public ArraySegment<DecodedEntry> Segment(int start, int count) => new(_entries, start, count);
+
+    public void Add(in DecodedEntry entry)
+    {
+        if (Count == _entries.Length)
+        {
+            var grown = ArrayPool<DecodedEntry>.Shared.Rent(_entries.Length * 2);
+            _entries.AsSpan(0, Count).CopyTo(grown);
+            ArrayPool<DecodedEntry>.Shared.Return(_entries, clearArray: true);
+            _entries = grown;
+        }
+
+        _entries[Count++] = entry;
+    }
+
+    public void Return()
+    {
+        var entries = Interlocked.Exchange(ref _entries, []);
+        if (entries.Length > 0)
+        {
+            // Cleared: the entries point into the push's buffer, which goes back to its pool too.
+            ArrayPool<DecodedEntry>.Shared.Return(entries, clearArray: true);
+        }
+    }
+}
