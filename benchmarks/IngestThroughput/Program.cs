@@ -18,7 +18,8 @@ using Pipeline.Model;
 //   dotnet run -c Release --project benchmarks/IngestThroughput -- [--lines 2500000] [--streams 100] [--clients 4]
 //       [--body-bytes 1048576] [--aggregator path/to/Aggregator.dll or native Aggregator] [--aot] [--env NAME=VALUE]...
 // Without --aggregator the tool publishes samples/Aggregator itself: the JIT build, or with --aot the native AOT build
-// the image ships (needs clang).
+// the image ships (needs clang). The native AOT build has its gen0 budget baked in (samples/Aggregator/Aggregator.csproj);
+// a JIT build reads that knob only from the environment, so measure it as deployed with --env DOTNET_GCgen0size=1000000.
 var lines = 2_500_000;
 var streams = 100;
 var clients = 4;

@@ -16,6 +16,12 @@ internal sealed class WalOptions
     /// <summary>Test hook: runs before each group is written; what it throws fails the group, as an I/O error would.</summary>
     public Action? BeforeWrite { get; init; }
 
+    /// <summary>
+    /// Test hook: runs before each group's fsync; what it throws fails the group as a failed fsync would (the group's
+    /// appends fail and none of them is stored).
+    /// </summary>
+    public Action? BeforeFsync { get; init; }
+
     /// <summary>Test hook: awaited by the writer before it takes a group from the queue.</summary>
     public Func<ValueTask>? WriterGate { get; init; }
 }

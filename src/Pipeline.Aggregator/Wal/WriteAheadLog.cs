@@ -432,6 +432,8 @@ internal sealed partial class WriteAheadLog : IAsyncDisposable
             _current.MaxSequence = maxSequence;
             if (_dirty && _options.FsyncPolicy == WalFsyncPolicy.EveryBatch)
             {
+                // One fsync for the whole group (group commit): every append of it is durable, or every one fails.
+                _options.BeforeFsync?.Invoke();
                 Fsync();
             }
 

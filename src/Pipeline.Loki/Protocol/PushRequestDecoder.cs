@@ -419,6 +419,11 @@ public static class PushRequestDecoder
 
     private static DecodedEntry ParseEntry(byte[] buffer, ReadOnlySpan<byte> message, int offset, int stream, List<Label> metadata)
     {
+        if (TryParseEntryFast(buffer, message, offset, out var usual))
+        {
+            return usual;
+        }
+
         var reader = new ProtoReader(message, offset);
         long timestamp = 0;
         var lineOffset = 0;
@@ -452,6 +457,58 @@ public static class PushRequestDecoder
         }
 
         return new DecodedEntry(timestamp, new ReadOnlyMemory<byte>(buffer, lineOffset, lineLength), metadata.Count == 0 ? null : [.. metadata]);
+    }
+
+    /// <summary>
+    /// The usual entry — <c>0x0A &lt;timestamp length&gt; &lt;timestamp&gt; 0x12 &lt;line length&gt; &lt;line&gt;</c>, nothing
+    /// else — read without the general field loop (once per entry); false leaves any other shape to the general reader.
+    /// </summary>
+    private static bool TryParseEntryFast(byte[] buffer, ReadOnlySpan<byte> message, int offset, out DecodedEntry entry)
+    {
+        entry = default;
+        if (message.Length < 4 || message[0] != 0x0A)
+        {
+            return false;
+        }
+
+        int timestampLength = message[1];
+        var lineTag = 2 + timestampLength;
+        if (timestampLength >= 0x80 || lineTag + 1 >= message.Length || message[lineTag] != 0x12
+            || !TryReadTimestampFast(message.Slice(2, timestampLength), out var timestamp))
+        {
+            return false;
+        }
+
+        var position = lineTag + 1;
+        uint length = message[position++];
+        if (length >= 0x80)
+        {
+            if (position >= message.Length)
+            {
+                return false;
+            }
+
+            uint second = message[position++];
+            if (second >= 0x80)
+            {
+                if (position >= message.Length || message[position] >= 0x80)
+                {
+                    return false;
+                }
+
+                second = (second & 0x7F) | ((uint)message[position++] << 7);
+            }
+
+            length = (length & 0x7F) | (second << 7);
+        }
+
+        if (length != (uint)(message.Length - position))
+        {
+            return false;
+        }
+
+        entry = new DecodedEntry(timestamp, new ReadOnlyMemory<byte>(buffer, offset + position, (int)length), null);
+        return true;
     }
 
     private static Label ParsePair(ReadOnlySpan<byte> message, int offset)

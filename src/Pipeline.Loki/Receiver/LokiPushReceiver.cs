@@ -192,6 +192,8 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
 
                 long bytes = 0;
                 var entries = stream.EntrySpan;
+                var list = share.EntryList;
+                list.EnsureCapacity(list.Count + entries.Length);
                 var now = incoming ? 0 : (source.TimeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
                 foreach (var entry in entries)
                 {
@@ -206,7 +208,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                         }
                     }
 
-                    share.EntryList.Add(new PushedEntry(incoming ? entry.Timestamp : now, length, size));
+                    list.Add(new PushedEntry(incoming ? entry.Timestamp : now, length, size));
                 }
 
                 share.EntryCount += entries.Length;

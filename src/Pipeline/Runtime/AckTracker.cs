@@ -105,7 +105,7 @@ public sealed class AckTracker
         {
             if (_next - _head == _remaining.Length)
             {
-                Grow();
+                Grow(_remaining.Length * 2);
             }
 
             var index = (int)(_next & (_remaining.Length - 1));
@@ -127,9 +127,11 @@ public sealed class AckTracker
     {
         lock (_lock)
         {
-            while (_next - _head + tokens.Length > _remaining.Length)
+            var needed = _next - _head + tokens.Length;
+            if (needed > _remaining.Length)
             {
-                Grow();
+                // One step to the size needed (a push tracks thousands of entries at once), not one doubling at a time.
+                Grow((int)Math.Min(System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)needed), 1 << 30));
             }
 
             var mask = _remaining.Length - 1;
@@ -248,9 +250,8 @@ public sealed class AckTracker
         }
     }
 
-    private void Grow()
+    private void Grow(int size)
     {
-        var size = _remaining.Length * 2;
         var remaining = new int[size];
         var positions = new long[size];
         var rejected = new bool[size];

@@ -66,6 +66,65 @@ public class WriteAheadLogTests
     }
 
     [Fact]
+    public async Task GroupCommit_TwoQueuedAppends_AreDurableWithOneFsync()
+    {
+        using var dir = new TempDir();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stored = new List<int>();
+        await using var wal = OpenWal(dir.Path, writerGate: () => new ValueTask(gate.Task));
+        var first = wal.Enqueue(wal.ReserveSequence(), "t", Push(Labels("a"), Entry(1, "one")), () => stored.Add(1));
+        var second = wal.Enqueue(wal.ReserveSequence(), "t", Push(Labels("b"), Entry(2, "two")), () => stored.Add(2));
+        Assert.Equal(2, wal.QueuedCount);
+        gate.SetResult();
+        await Task.WhenAll(first, second);
+
+        Assert.Equal(1, wal.FsyncCount);
+        Assert.Equal([1, 2], stored);
+    }
+
+    [Fact]
+    public async Task GroupCommit_FailedFsync_FailsEveryAppendOfTheGroup_NoneStored_LaterAppendsStillWork()
+    {
+        using var dir = new TempDir();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var failFsync = true;
+        var stored = new List<int>();
+        await using var wal = WriteAheadLog.Open(
+            new WalOptions
+            {
+                Directory = dir.Path,
+                WriterGate = () => new ValueTask(gate.Task),
+                BeforeFsync = () =>
+                {
+                    if (failFsync)
+                    {
+                        failFsync = false;
+                        throw new IOException("injected fsync failure");
+                    }
+                },
+            },
+            TimeProvider.System,
+            NullLogger.Instance,
+            0,
+            _ => { },
+            out _);
+        var first = wal.Enqueue(wal.ReserveSequence(), "t", Push(Labels("a"), Entry(1, "one")), () => stored.Add(1));
+        var second = wal.Enqueue(wal.ReserveSequence(), "t", Push(Labels("b"), Entry(2, "two")), () => stored.Add(2));
+        gate.SetResult();
+
+        var one = await Assert.ThrowsAsync<IOException>(() => first);
+        var two = await Assert.ThrowsAsync<IOException>(() => second);
+        Assert.Contains("injected fsync failure", one.Message, StringComparison.Ordinal);
+        Assert.Contains("injected fsync failure", two.Message, StringComparison.Ordinal);
+        Assert.Empty(stored);
+        Assert.Equal(0, wal.FsyncCount);
+
+        await wal.Enqueue(wal.ReserveSequence(), "t", Push(Labels("c"), Entry(3, "three")), () => stored.Add(3));
+        Assert.Equal([3], stored);
+        Assert.Equal(1, wal.FsyncCount);
+    }
+
+    [Fact]
     public async Task IntervalPolicy_AppendCompletesOnWrite_FsyncOnTick()
     {
         using var dir = new TempDir();

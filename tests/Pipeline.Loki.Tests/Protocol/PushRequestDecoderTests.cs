@@ -61,6 +61,46 @@ public class PushRequestDecoderTests
     }
 
     [Fact]
+    public void SnappyProtobuf_LineLengthsAtVarintBoundaries_DecodeExactly()
+    {
+        // The usual entry shape has a fast reader; lengths whose varint takes 1, 2 and 3 bytes, with and without
+        // structured metadata (which takes the general reader), and timestamps of zero and far ahead all decode alike.
+        int[] lengths = [0, 1, 127, 128, 300, 16383, 16384, 70000];
+        long[] timestamps = [0, 1, 999_999_999, 1_700_000_000_123_456_789, 4_000_000_000_000_000_000];
+        var labels = LabelSet.Create(new Label("job", "edge"));
+        using var builder = new PushRequestBuilder();
+        var expected = new List<(long Ts, byte[] Line, bool Metadata)>();
+        var n = 0;
+        foreach (var length in lengths)
+        {
+            foreach (var ts in timestamps)
+            {
+                var line = new byte[length];
+                Array.Fill(line, (byte)('a' + (n % 26)));
+                var metadata = n % 3 == 0;
+                builder.Add(labels, ts, line, metadata ? [new Label("trace_id", "t" + n)] : ReadOnlySpan<Label>.Empty);
+                expected.Add((ts, line, metadata));
+                n++;
+            }
+        }
+
+        var body = new ArrayBufferWriter<byte>();
+        PushBodyEncoder.WriteSnappyProtobuf(builder, body);
+        Assert.True(PushRequestDecoder.TryDecodeSnappyProtobuf(body.WrittenSpan, out var push, out var error), error);
+        using (push)
+        {
+            var entries = push.Streams.SelectMany(s => s.Entries).ToList();
+            Assert.Equal(expected.Count, entries.Count);
+            for (var i = 0; i < expected.Count; i++)
+            {
+                Assert.Equal(expected[i].Ts, entries[i].Timestamp);
+                Assert.Equal(expected[i].Line, entries[i].Line.ToArray());
+                Assert.Equal(expected[i].Metadata ? 1 : 0, entries[i].StructuredMetadata.Count);
+            }
+        }
+    }
+
+    [Fact]
     public void SnappyProtobuf_BodyIsSnappyBlockFormat_NotFramed()
     {
         var data = ProtocolTestData.Generate(9);
