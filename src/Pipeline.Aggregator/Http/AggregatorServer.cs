@@ -30,6 +30,9 @@ namespace Pipeline.Aggregator.Http;
 /// </remarks>
 public sealed partial class AggregatorServer : IAsyncDisposable
 {
+    /// <summary>Room for a 128 KiB query escaped as %XX (three bytes each) and the other parameters.</summary>
+    private const int MaxRequestLineBytes = 3 * 128 * 1024 + (16 * 1024);
+
     private readonly AggregatorServerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
@@ -96,6 +99,10 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         {
             kestrel.Listen(endpoint);
             kestrel.Limits.MaxRequestBodySize = null;
+
+            // Grafana sends every query by GET: a query at LogQL's size limit, percent-encoded, must fit the request line.
+            kestrel.Limits.MaxRequestLineSize = MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestLineBytes + (64 * 1024);
             kestrel.AddServerHeader = false;
         });
         builder.Services.AddPrometheusMetrics(metrics =>

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.LogQL;
@@ -13,6 +14,10 @@ namespace Pipeline.Aggregator.Http;
 /// <summary>Loki's read API over the ingester: query, query_range, labels, series, index stats/volume, detected fields/labels.</summary>
 internal sealed class QueryApi
 {
+    /// <summary>The largest form body of a read request: room for a query at the size limit, percent-encoded, and its parameters.</summary>
+    internal const long MaxFormBodyBytes = 1024 * 1024;
+
+    private const string RequestTooLarge = "request body too large";
     private const int DefaultLimit = 100;
     private const long DefaultSinceNs = 3_600_000_000_000;
 
@@ -43,18 +48,59 @@ internal sealed class QueryApi
     public void Map(IEndpointRouteBuilder app)
     {
         string[] methods = ["GET", "POST"];
-        app.MapMethods("/loki/api/v1/query_range", methods, QueryRangeAsync);
-        app.MapMethods("/loki/api/v1/query", methods, QueryAsync);
-        app.MapMethods("/loki/api/v1/labels", methods, LabelsAsync);
-        app.MapMethods("/loki/api/v1/label", methods, LabelsAsync);
-        app.MapMethods("/loki/api/v1/label/{name}/values", methods, LabelValuesAsync);
-        app.MapMethods("/loki/api/v1/series", methods, SeriesAsync);
-        app.MapMethods("/loki/api/v1/index/stats", methods, StatsAsync);
-        app.MapMethods("/loki/api/v1/index/volume", methods, context => VolumeAsync(context, range: false));
-        app.MapMethods("/loki/api/v1/index/volume_range", methods, context => VolumeAsync(context, range: true));
-        app.MapMethods("/loki/api/v1/detected_labels", methods, DetectedLabelsAsync);
-        app.MapMethods("/loki/api/v1/detected_fields", methods, DetectedFieldsAsync);
+        app.MapMethods("/loki/api/v1/query_range", methods, Guarded(QueryRangeAsync));
+        app.MapMethods("/loki/api/v1/query", methods, Guarded(QueryAsync));
+        app.MapMethods("/loki/api/v1/labels", methods, Guarded(LabelsAsync));
+        app.MapMethods("/loki/api/v1/label", methods, Guarded(LabelsAsync));
+        app.MapMethods("/loki/api/v1/label/{name}/values", methods, Guarded(LabelValuesAsync));
+        app.MapMethods("/loki/api/v1/series", methods, Guarded(SeriesAsync));
+        app.MapMethods("/loki/api/v1/index/stats", methods, Guarded(StatsAsync));
+        app.MapMethods("/loki/api/v1/index/volume", methods, Guarded(context => VolumeAsync(context, range: false)));
+        app.MapMethods("/loki/api/v1/index/volume_range", methods, Guarded(context => VolumeAsync(context, range: true)));
+        app.MapMethods("/loki/api/v1/detected_labels", methods, Guarded(DetectedLabelsAsync));
+        app.MapMethods("/loki/api/v1/detected_fields", methods, Guarded(DetectedFieldsAsync));
     }
+
+    /// <summary>
+    /// What every read endpoint shares: a form body over <see cref="MaxFormBodyBytes"/> is 413 before it is read, a query
+    /// string that is not UTF-8 is 400, and a form that cannot be read is 400 or 413 instead of an unhandled error.
+    /// </summary>
+    private static RequestDelegate Guarded(RequestDelegate handler) => async context =>
+    {
+        if (context.Request.ContentLength > MaxFormBodyBytes)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, RequestTooLarge).ConfigureAwait(false);
+            return;
+        }
+
+        var bodyLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodyLimit is { IsReadOnly: false })
+        {
+            bodyLimit.MaxRequestBodySize = MaxFormBodyBytes;
+        }
+
+        if (!QueryParameters.IsValidUtf8Query(context.Request.QueryString.Value))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid UTF-8 encoding").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await handler(context).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            var status = ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? ex.StatusCode : StatusCodes.Status400BadRequest;
+            await WriteErrorAsync(context, status, status == StatusCodes.Status413PayloadTooLarge ? RequestTooLarge : ex.Message).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex) when (!context.Response.HasStarted)
+        {
+            // The form reader's own limits (value length, value count) or a malformed form.
+            var tooLarge = ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase);
+            await WriteErrorAsync(context, tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, tooLarge ? RequestTooLarge + ": " + ex.Message : ex.Message).ConfigureAwait(false);
+        }
+    };
 
     internal long NowNs => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 

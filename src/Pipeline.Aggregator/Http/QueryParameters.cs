@@ -67,6 +67,45 @@ internal static class QueryParameters
     public static long DefaultStep(long startNs, long endNs) =>
         Math.Max((endNs - startNs) / NanosPerSecond / 250, 1) * NanosPerSecond;
 
+    /// <summary>
+    /// Whether a raw (percent-encoded) query string decodes to valid UTF-8. The decoded parameters cannot
+    /// tell: the decoder keeps an undecodable escape such as <c>%FF</c> as it is.
+    /// </summary>
+    public static bool IsValidUtf8Query(string? raw)
+    {
+        if (string.IsNullOrEmpty(raw) || !raw.Contains('%', StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        // Unescaped characters are already text; only escaped bytes can be invalid, so only they are collected (ASCII
+        // stands in for the rest, which keeps sequence boundaries where they are).
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(raw.Length);
+        try
+        {
+            var length = 0;
+            for (var i = 0; i < raw.Length; i++)
+            {
+                if (raw[i] == '%' && i + 2 < raw.Length
+                    && byte.TryParse(raw.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var b))
+                {
+                    bytes[length++] = b;
+                    i += 2;
+                }
+                else
+                {
+                    bytes[length++] = (byte)'a';
+                }
+            }
+
+            return System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(0, length));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
     public static bool TryParseDirection(string? value, out Direction direction, out string? error)
     {
         error = null;

@@ -145,7 +145,7 @@ public sealed class MetricQueryTests
     {
         var engine = Engine(new LogQLEngineOptions { MaxSeries = 1 });
         var ex = Assert.Throws<LogQLLimitException>(() => Matrix("count_over_time({app=\"x\"}[1m])", 0, 60, 60, engine));
-        Assert.Equal("maximum of series (1) reached for a single query", ex.Message);
+        Assert.Equal("maximum number of series (1) reached for a single query; consider reducing query cardinality by adding more specific stream selectors, reducing the time range, or aggregating results with functions like sum(), count() or topk()", ex.Message);
         Assert.Equal("{} 60=10", Matrix("sum(count_over_time({app=\"x\"}[1m]))", 60, 60, 60, engine));
     }
 
