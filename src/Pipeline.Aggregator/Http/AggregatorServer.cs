@@ -52,6 +52,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         _time = time;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<AggregatorServer>();
+        QueryScheduler = new QueryScheduler(options.MaxConcurrentQueriesPerTenant, options.MaxQueuedQueriesPerTenant);
     }
 
     /// <summary>The address the server listens on, e.g. <c>http://127.0.0.1:3100/</c> (with the real port when 0 was asked).</summary>
@@ -59,6 +60,9 @@ public sealed partial class AggregatorServer : IAsyncDisposable
 
     /// <summary>Whether the WAL has been replayed and pushes and queries are served.</summary>
     public bool IsReady => _ready;
+
+    /// <summary>Where queries wait for their tenant's slots (for tests).</summary>
+    internal QueryScheduler QueryScheduler { get; }
 
     /// <summary>The store (for embedding and tests).</summary>
     public LogIngester Ingester => _ingester ?? throw new InvalidOperationException("The server has not started.");
@@ -127,7 +131,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
 
         // Query and push endpoints are bound once the store is open; until then they answer 503.
         RequestDelegate? push = null, tail = null;
-        var queries = new QueryApi(tenants, _time);
+        var queries = new QueryApi(tenants, _time, QueryScheduler);
         app.MapPost("/loki/api/v1/push", context => push is null ? NotReadyAsync(context) : push(context));
         app.Map("/loki/api/v1/tail", context => tail is null ? NotReadyAsync(context) : tail(context));
         queries.Map(app);
@@ -139,7 +143,9 @@ public sealed partial class AggregatorServer : IAsyncDisposable
 
         var ingesterOptions = _options.Ingester ?? new IngesterOptions { DataDirectory = _options.DataDirectory };
         _ingester = await Task.Run(() => LogIngester.Open(ingesterOptions, _time, _loggerFactory), cancellationToken).ConfigureAwait(false);
-        var engine = new LogQLEngine(new IngesterQueryStore(_ingester), _options.Query, _time);
+        ILogQueryStore store = new IngesterQueryStore(_ingester);
+        store = _options.WrapQueryStore?.Invoke(store) ?? store;
+        var engine = new LogQLEngine(store, _options.Query, _time);
         queries.Attach(engine, _ingester);
 
         // The write path is a pipeline of the library's own stages: push receiver -> distributor -> ingester.

@@ -26,11 +26,15 @@ internal sealed class QueryApi
     private LogQLEngine? _engineOrNull;
     private LogIngester? _ingesterOrNull;
 
-    public QueryApi(TenantResolver tenants, TimeProvider time)
+    public QueryApi(TenantResolver tenants, TimeProvider time, QueryScheduler scheduler)
     {
         _tenants = tenants;
         _time = time;
+        Scheduler = scheduler;
     }
+
+    /// <summary>Where queries wait for and take their tenant's slots.</summary>
+    public QueryScheduler Scheduler { get; }
 
     private LogQLEngine Engine => _engineOrNull!;
 
@@ -202,13 +206,28 @@ internal sealed class QueryApi
         writer.WriteEndObject();
     }
 
-    /// <summary>Runs a query with Loki's error mapping: bad queries 400 with the message, time-outs 504.</summary>
-    private static async Task RunAsync(HttpContext context, Func<QueryResult> run)
+    /// <summary>
+    /// Runs a query in its tenant's turn (see <see cref="QueryScheduler"/>), cancelled when the client goes away, with
+    /// Loki's error mapping: bad queries 400 with the message, a full queue 429, time-outs 504.
+    /// </summary>
+    private async Task RunAsync(HttpContext context, string tenant, Func<CancellationToken, QueryResult> run)
     {
         QueryResult result;
         try
         {
-            result = run();
+            var (admitted, answer) = await Scheduler.RunAsync(tenant, run, context.RequestAborted).ConfigureAwait(false);
+            if (!admitted)
+            {
+                await WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, QueryScheduler.TooManyOutstandingRequests).ConfigureAwait(false);
+                return;
+            }
+
+            result = answer!;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: nothing to answer.
+            return;
         }
         catch (LogQLTimeoutException ex)
         {
@@ -286,8 +305,13 @@ internal sealed class QueryApi
             return;
         }
 
-        var aborted = context.RequestAborted;
-        await RunAsync(context, () => Engine.QueryRange(tenant, query, start, end, step, limit, direction, aborted)).ConfigureAwait(false);
+        await RunAsync(context, tenant, cancellationToken =>
+        {
+            // Like Loki's query frontend, a metric range query runs from start rounded down to end rounded up to the step.
+            var parsed = LogQLQuery.Parse(query);
+            var (from, to) = parsed.IsLogQuery ? (start, end) : QueryParameters.AlignToStep(start, end, step);
+            return Engine.QueryRange(tenant, parsed, from, to, step, limit, direction, cancellationToken);
+        }).ConfigureAwait(false);
     }
 
     private async Task QueryAsync(HttpContext context)
@@ -319,15 +343,14 @@ internal sealed class QueryApi
             return;
         }
 
-        var aborted = context.RequestAborted;
-        await RunAsync(context, () =>
+        await RunAsync(context, tenant, cancellationToken =>
         {
             var parsed = LogQLQuery.Parse(query);
 
             // Like Loki, an instant log query reads the hour before the given time.
             return parsed.IsLogQuery
-                ? Engine.QueryRange(tenant, parsed, time - DefaultSinceNs, time, 0, limit, direction, aborted)
-                : Engine.QueryInstant(tenant, parsed, time, aborted);
+                ? Engine.QueryRange(tenant, parsed, time - DefaultSinceNs, time, 0, limit, direction, cancellationToken)
+                : Engine.QueryInstant(tenant, parsed, time, cancellationToken);
         }).ConfigureAwait(false);
     }
 

@@ -63,6 +63,25 @@ internal static class QueryParameters
         return false;
     }
 
+    /// <summary>
+    /// The range of a metric query as Loki's query frontend runs it: start rounded down and end rounded up to a multiple
+    /// of the step, so points fall on multiples of the step whatever start was asked.
+    /// </summary>
+    public static (long StartNs, long EndNs) AlignToStep(long startNs, long endNs, long stepNs)
+    {
+        if (stepNs <= 0)
+        {
+            return (startNs, endNs);
+        }
+
+        var start = startNs - Mod(startNs, stepNs);
+        var endMod = Mod(endNs, stepNs);
+        var end = endMod == 0 ? endNs : endNs + (stepNs - endMod);
+        return (start, end);
+
+        static long Mod(long value, long divisor) => ((value % divisor) + divisor) % divisor;
+    }
+
     /// <summary>Loki's default step: the range divided into 250 points, at least 1 s.</summary>
     public static long DefaultStep(long startNs, long endNs) =>
         Math.Max((endNs - startNs) / NanosPerSecond / 250, 1) * NanosPerSecond;
