@@ -63,6 +63,20 @@ public sealed class HighCardinalityTests
     }
 
     [Fact]
+    public void QuantileOverTimeByLevel_ManySamples_WithinSketchError()
+    {
+        // 10,000 samples per level, durations 0..99 evenly: the 0.99 quantile is 98.01 exactly (within 0.5 %).
+        var vector = Vector("quantile_over_time(0.99, {job=\"load\"} | json | unwrap duration_ms [1h]) by (level)", 3000, LoadEngine());
+        foreach (var sample in vector.Split("; "))
+        {
+            var value = double.Parse(sample[(sample.IndexOf('=', 8) + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(value, 98.01 * 0.995, 98.01 * 1.005);
+        }
+
+        Assert.Equal(3, vector.Split("; ").Length);
+    }
+
+    [Fact]
     public void LogVolumeQuery_Grafana_RightValues()
     {
         var vector = Vector("sum by (level, detected_level) (count_over_time({job=\"load\"} | json | drop __error__ [1h]))", 3000, LoadEngine());
