@@ -153,6 +153,13 @@ public sealed class LogQLEngine
             }
 
             samples.Sort(static (a, b) => string.CompareOrdinal(a.Metric.ToString(), b.Metric.ToString()));
+            if (sample is VectorAggregationExpr { Op: "sort" or "sort_desc" } sort)
+            {
+                // Stable: equal values stay in label order.
+                var descending = sort.Op == "sort_desc";
+                samples = [.. descending ? samples.OrderByDescending(static s => s.Value) : samples.OrderBy(static s => s.Value)];
+            }
+
             ctx.Statistics.ResultCount = samples.Count;
             return new VectorResult(samples, ctx.Statistics);
         }, cancellationToken);

@@ -343,6 +343,12 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
             members.Add(series);
         }
 
+        if (expr.Op is "sort" or "sort_desc")
+        {
+            // Order is the result's business (an instant vector by value); the series are unchanged.
+            return inner;
+        }
+
         if (expr.Op is "topk" or "bottomk")
         {
             return TopK(expr.Op == "topk", (int)expr.Parameter!.Value, groups.Values);

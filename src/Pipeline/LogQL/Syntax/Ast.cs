@@ -43,6 +43,8 @@ internal enum LineFilterOp
     NotContains,
     Match,
     NotMatch,
+    Pattern,
+    NotPattern,
 }
 
 /// <summary>One step of a log pipeline.</summary>
@@ -50,7 +52,7 @@ internal abstract class StageExpr
 {
 }
 
-/// <summary><c>|= "a" or "b"</c>, <c>!= "a"</c>, <c>|~ "re"</c>, <c>!~ "re"</c>.</summary>
+/// <summary><c>|= "a" or "b"</c>, <c>!= "a"</c>, <c>|~ "re"</c>, <c>!~ "re"</c>, <c>|&gt; "&lt;_&gt; pattern"</c>, <c>!&gt; "pattern"</c>.</summary>
 internal sealed class LineFilterExpr(LineFilterOp op, IReadOnlyList<string> values) : StageExpr
 {
     public LineFilterOp Op { get; } = op;
@@ -64,7 +66,9 @@ internal sealed class LineFilterExpr(LineFilterOp op, IReadOnlyList<string> valu
             LineFilterOp.Contains => "|=",
             LineFilterOp.NotContains => "!=",
             LineFilterOp.Match => "|~",
-            _ => "!~",
+            LineFilterOp.NotMatch => "!~",
+            LineFilterOp.Pattern => "|>",
+            _ => "!>",
         };
         var builder = new StringBuilder(op).Append(' ').Append(LabelText.Quote(Values[0]));
         for (var i = 1; i < Values.Count; i++)

@@ -29,7 +29,7 @@ internal sealed class Parser
         "min_over_time", "first_over_time", "last_over_time",
     ];
 
-    private static readonly HashSet<string> s_vectorOps = ["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk"];
+    private static readonly HashSet<string> s_vectorOps = ["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "sort", "sort_desc"];
 
     private static readonly HashSet<string> s_keywords =
     [
@@ -454,7 +454,8 @@ internal sealed class Parser
         }
     }
 
-    private static bool IsLineFilterOp(TokenKind kind) => kind is TokenKind.PipeExact or TokenKind.PipeMatch or TokenKind.Neq or TokenKind.Nre;
+    private static bool IsLineFilterOp(TokenKind kind) => kind is TokenKind.PipeExact or TokenKind.PipeMatch or TokenKind.Neq or TokenKind.Nre
+        or TokenKind.PipePattern or TokenKind.NotPattern;
 
     /// <summary>Parses pipeline stages until something that is not one; in a range, also <c>| unwrap</c> and the filters after it.</summary>
     private List<StageExpr> ParsePipeline(bool inRange, out UnwrapExpr? unwrap)
@@ -513,6 +514,8 @@ internal sealed class Parser
             TokenKind.PipeExact => LineFilterOp.Contains,
             TokenKind.Neq => LineFilterOp.NotContains,
             TokenKind.PipeMatch => LineFilterOp.Match,
+            TokenKind.PipePattern => LineFilterOp.Pattern,
+            TokenKind.NotPattern => LineFilterOp.NotPattern,
             _ => LineFilterOp.NotMatch,
         };
         List<string> values = [ExpectFilterValue(op)];
@@ -535,6 +538,17 @@ internal sealed class Parser
                 _ = Re2Regex.Compile(token.Text);
             }
             catch (ArgumentException ex)
+            {
+                throw _lexer.Error(token.Position, ex.Message);
+            }
+        }
+        else if (op is LineFilterOp.Pattern or LineFilterOp.NotPattern)
+        {
+            try
+            {
+                _ = PatternExtractor.ForLineFilter(token.Text);
+            }
+            catch (FormatException ex)
             {
                 throw _lexer.Error(token.Position, ex.Message);
             }
@@ -1073,6 +1087,11 @@ internal sealed class Parser
         else if (IsIdent("by") || IsIdent("without"))
         {
             throw Unexpected();
+        }
+
+        if (grouping is not null && op is "sort" or "sort_desc")
+        {
+            throw Semantic($"grouping not allowed for {op} aggregation");
         }
 
         return new VectorAggregationExpr(op, sample, parameter, grouping);
