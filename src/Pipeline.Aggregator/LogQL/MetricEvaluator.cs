@@ -79,12 +79,17 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
         // Windows are (t - offset - range, t - offset]; the store range is [from, to).
         var fromNs = startNs - offset - range.RangeNs + 1;
         var toNs = endNs - offset + 1;
-        var pipeline = new CompiledPipeline(range.Selector.Stages);
         var op = expr.Op;
+        var grouping = expr.Grouping;
+
+        // Only the labels a by-grouping keeps reach the result: parsers need not make the others labels.
+        var resultLabels = grouping is { Without: false } ? grouping.Labels
+            : grouping is null && pushed is { Without: false } ? pushed.Labels
+            : null;
+        var pipeline = new CompiledPipeline(range.Selector.Stages, resultLabels, range.Unwrap);
         var additive = op is "count_over_time" or "rate" or "bytes_over_time" or "bytes_rate" or "absent_over_time" && range.Unwrap is null;
         var accumulators = new Dictionary<LabelSet, RangeAccumulator>();
         var unwrap = range.Unwrap;
-        var grouping = expr.Grouping;
         var keyBuilder = new LabelSetBuilder();
 
         foreach (var stream in ctx.Store.SelectStreams(ctx.Tenant, range.Selector.Matchers, fromNs, toNs))
