@@ -8,8 +8,9 @@ namespace Pipeline.Aggregator.LogQL;
 /// <remarks>
 /// Buckets are <c>(γ^(i-1), γ^i]</c> with <c>γ = (1 + α) / (1 − α)</c>; a bucket stands for <c>2γ^i / (γ + 1)</c>, which is
 /// within α of every value in it. Positive and negative values have their own buckets, zeros, infinities and NaN
-/// their own counts. Past <see cref="MaxBuckets"/> buckets on one side the two smallest-magnitude buckets are merged
-/// (DDSketch's collapsing store), which can only affect quantiles among the smallest magnitudes.
+/// their own counts. Buckets of one sign are one array over the indexes in use; past <see cref="MaxBuckets"/> indexes
+/// the smallest magnitudes are merged into the lowest kept bucket (DDSketch's collapsing store), which can only affect
+/// quantiles among the smallest magnitudes (values spanning more than about 17 decades).
 /// </remarks>
 internal sealed class QuantileWindow
 {
@@ -27,8 +28,8 @@ internal sealed class QuantileWindow
 
     private double[]? _exact = new double[16];
     private int _count;
-    private SortedDictionary<int, long>? _positive;
-    private SortedDictionary<int, long>? _negative;
+    private Buckets? _positive;
+    private Buckets? _negative;
     private long _zeros;
     private long _nan;
     private long _positiveInfinity;
@@ -100,8 +101,8 @@ internal sealed class QuantileWindow
 
     private void ToSketch()
     {
-        _positive = [];
-        _negative = [];
+        _positive = new Buckets();
+        _negative = new Buckets();
         var exact = _exact!;
         var count = _count;
         _exact = null;
@@ -133,19 +134,7 @@ internal sealed class QuantileWindow
         else
         {
             var store = value > 0 ? _positive! : _negative!;
-            var index = (int)Math.Ceiling(Math.Log(Math.Abs(value)) / s_logGamma);
-            store[index] = store.GetValueOrDefault(index) + 1;
-            if (store.Count > MaxBuckets)
-            {
-                // Merge the two smallest magnitudes into the larger of them.
-                using var e = store.GetEnumerator();
-                e.MoveNext();
-                var (first, firstCount) = e.Current;
-                e.MoveNext();
-                var second = e.Current.Key;
-                store.Remove(first);
-                store[second] += firstCount;
-            }
+            store.Add((int)Math.Ceiling(Math.Log(Math.Abs(value)) / s_logGamma));
         }
     }
 
@@ -166,8 +155,10 @@ internal sealed class QuantileWindow
         }
 
         rank -= _negativeInfinity;
-        foreach (var (index, count) in _negative!.Reverse())
+        var negative = _negative!;
+        for (var index = negative.High; index >= negative.Low; index--)
         {
+            var count = negative[index];
             if (rank < count)
             {
                 return -Representative(index);
@@ -182,8 +173,10 @@ internal sealed class QuantileWindow
         }
 
         rank -= _zeros;
-        foreach (var (index, count) in _positive!)
+        var positive = _positive!;
+        for (var index = positive.Low; index <= positive.High; index++)
         {
+            var count = positive[index];
             if (rank < count)
             {
                 return Representative(index);
@@ -193,5 +186,77 @@ internal sealed class QuantileWindow
         }
 
         return double.PositiveInfinity;
+    }
+
+    /// <summary>
+    /// Counts by bucket index in one array over the indexes in use (DDSketch's dense store): O(1) per sample. Past
+    /// <see cref="MaxBuckets"/> indexes the lowest are merged into the lowest kept one.
+    /// </summary>
+    private sealed class Buckets
+    {
+        private long[] _counts = new long[64];
+        private int _offset;
+        private bool _any;
+
+        /// <summary>The lowest index in use (inclusive); empty when greater than <see cref="High"/>.</summary>
+        public int Low { get; private set; }
+
+        /// <summary>The highest index in use (inclusive).</summary>
+        public int High { get; private set; } = -1;
+
+        public long this[int index] => _counts[index - _offset];
+
+        public void Add(int index)
+        {
+            if (!_any)
+            {
+                _any = true;
+                _offset = index - (_counts.Length / 2);
+                Low = High = index;
+            }
+            else if (index < Low || index > High)
+            {
+                var low = Math.Min(Low, index);
+                var high = Math.Max(High, index);
+                if (high - low + 1 > MaxBuckets)
+                {
+                    low = high - MaxBuckets + 1;
+                }
+
+                Extend(low, high);
+            }
+
+            _counts[Math.Max(index, Low) - _offset]++;
+        }
+
+        private void Extend(int low, int high)
+        {
+            // Collapsing: what lies below the new low is counted at it.
+            long collapsed = 0;
+            for (var k = Low; k < low && k <= High; k++)
+            {
+                collapsed += _counts[k - _offset];
+                _counts[k - _offset] = 0;
+            }
+
+            var length = high - low + 1;
+            if (low < _offset || high >= _offset + _counts.Length)
+            {
+                var size = Math.Max(length, Math.Min(MaxBuckets, _counts.Length * 2));
+                var offset = low - ((size - length) / 2);
+                var counts = new long[size];
+                for (var k = Math.Max(Low, low); k <= High; k++)
+                {
+                    counts[k - offset] = _counts[k - _offset];
+                }
+
+                _counts = counts;
+                _offset = offset;
+            }
+
+            _counts[low - _offset] += collapsed;
+            Low = low;
+            High = high;
+        }
     }
 }

@@ -62,6 +62,30 @@ public sealed class QuantileWindowTests
     }
 
     [Fact]
+    public void ExtremeSpan_LowestCollapsed_HighQuantilesStillWithinError()
+    {
+        var random = new Random(7);
+        var values = new double[100_000];
+        var window = new QuantileWindow();
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = Math.Pow(10, (random.NextDouble() * 600) - 300);
+            window.Add(values[i]);
+        }
+
+        Array.Sort(values);
+        foreach (var q in new[] { 0.99, 0.999 })
+        {
+            var rank = q * (values.Length - 1);
+            var lower = (int)Math.Floor(rank);
+            var exact = values[lower] + ((values[lower + 1] - values[lower]) * (rank - lower));
+            Assert.True(Math.Abs(window.Quantile(q) - exact) <= QuantileWindow.RelativeError * exact, $"q={q}");
+        }
+
+        Assert.True(window.Quantile(0) > 0);
+    }
+
+    [Fact]
     public void NaNAndInfinities_SortedAsGo()
     {
         var window = new QuantileWindow();
