@@ -251,7 +251,7 @@ internal sealed class QueryApi
             return default;
         }
 
-        if (!_tenants.TryResolve(context, out var tenant, out var status, out var error))
+        if (!_tenants.TryResolveForQuery(context, out var tenant, out var status, out var error))
         {
             await WriteErrorAsync(context, status, error).ConfigureAwait(false);
             return default;
@@ -322,7 +322,7 @@ internal sealed class QueryApi
             return;
         }
 
-        if (!_tenants.TryResolve(context, out var tenant, out var status, out var error))
+        if (!_tenants.TryResolveForQuery(context, out var tenant, out var status, out var error))
         {
             await WriteErrorAsync(context, status, error).ConfigureAwait(false);
             return;

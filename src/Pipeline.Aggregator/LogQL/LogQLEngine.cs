@@ -192,7 +192,8 @@ public sealed class LogQLEngine
     {
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        var ctx = new EvaluationContext(_store, tenant, _options, linked.Token);
+        var store = MultiTenantQueryStore.IsMultiTenant(tenant) ? new MultiTenantQueryStore(_store) : _store;
+        var ctx = new EvaluationContext(store, tenant, _options, linked.Token);
         var started = Stopwatch.GetTimestamp();
         try
         {
