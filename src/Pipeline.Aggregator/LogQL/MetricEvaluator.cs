@@ -160,10 +160,12 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
                         throw PipelineError(labels);
                     }
 
-                    var key = pushed is not null && grouping is null && !pushed.Without
-                        ? GroupBy(labels, pushed.Labels, keyBuilder)
+                    // A by-grouping reads its labels straight from the entry, without building all of them.
+                    var pushedBy = grouping is null && pushed is { Without: false };
+                    var key = grouping is { Without: false } ? GroupBy(labels, grouping.Labels, keyBuilder)
+                        : pushedBy ? GroupBy(labels, pushed!.Labels, keyBuilder)
                         : Group(labels.Build(), grouping, keyBuilder);
-                    if (pushed is not null && (grouping is not null || pushed.Without))
+                    if (pushed is not null && !pushedBy)
                     {
                         key = Group(key, pushed, keyBuilder);
                     }
