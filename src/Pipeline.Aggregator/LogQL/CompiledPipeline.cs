@@ -97,6 +97,9 @@ internal sealed class CompiledPipeline
             case NumericLabelFilter n:
                 into.Add(n.Name);
                 return true;
+            case IpLabelFilter ip:
+                into.Add(ip.Name);
+                return true;
             default:
                 return false;
         }

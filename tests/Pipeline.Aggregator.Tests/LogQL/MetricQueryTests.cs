@@ -72,6 +72,8 @@ public sealed class MetricQueryTests
     [InlineData("sort(count_over_time({app=~\"x|y\"}[1m]))", 60, L3 + "=3; " + L2 + "=4; " + L1 + "=6")]
     [InlineData("sort_desc(count_over_time({app=~\"x|y\"}[1m]))", 60, L1 + "=6; " + L2 + "=4; " + L3 + "=3")]
     [InlineData("count_over_time({pod=\"p3\"} |> \"<_> 500 <_>\" [1m])", 60, L3 + "=1")]
+    [InlineData("sum(count_over_time({pod=\"p3\"} | label_format addr=\"10.1.2.3\" | addr = ip(\"10.0.0.0/8\") [1m]))", 60, "{}=3")]
+    [InlineData("count_over_time({pod=\"p3\"} | label_format addr=\"10.1.2.3\" | addr != ip(\"10.0.0.0/8\") [1m])", 60, "")]
     [InlineData("count_over_time({pod=\"p3\"} !> \"<_> 500 <_>\" [1m])", 60, L3 + "=2")]
     [InlineData("bytes_over_time({pod=\"p3\"} |= \"GET\" [1m])", 60, L3 + "=24")]
     [InlineData("bytes_rate({pod=\"p3\"} |= \"GET\" [1m])", 60, L3 + "=0.4")]

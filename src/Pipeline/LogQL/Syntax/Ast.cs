@@ -222,6 +222,18 @@ internal sealed class StringLabelFilter(LabelMatcher matcher) : LabelFilter
     public override string ToString() => Matcher.ToString();
 }
 
+/// <summary><c>addr = ip("10.0.0.0/8")</c>, <c>addr != ip("192.168.0.1-192.168.0.9")</c>.</summary>
+internal sealed class IpLabelFilter(string name, bool negate, Matching.IpMatcher matcher) : LabelFilter
+{
+    public string Name { get; } = name;
+
+    public bool Negate { get; } = negate;
+
+    public Matching.IpMatcher Matcher { get; } = matcher;
+
+    public override string ToString() => Name + (Negate ? "!=" : "=") + "ip(" + LabelText.Quote(Matcher.Pattern) + ")";
+}
+
 internal enum CompareOp
 {
     Equal,

@@ -827,6 +827,23 @@ internal sealed class Parser
 
         Advance();
         var value = Current;
+        if (value.Kind == TokenKind.Identifier && value.Text == "ip" && PeekAt(1).Kind == TokenKind.LParen
+            && opToken.Kind is TokenKind.Eq or TokenKind.CmpEq or TokenKind.Neq)
+        {
+            Advance();
+            Advance();
+            var pattern = Expect(TokenKind.String);
+            Expect(TokenKind.RParen);
+            try
+            {
+                return new IpLabelFilter(name.Text, opToken.Kind == TokenKind.Neq, new Matching.IpMatcher(pattern.Text));
+            }
+            catch (FormatException ex)
+            {
+                throw _lexer.Error(pattern.Position, ex.Message);
+            }
+        }
+
         if (value.Kind == TokenKind.String)
         {
             var type = opToken.Kind switch

@@ -44,3 +44,30 @@ public sealed class PatternLineFilterTests
         Assert.Throws<LogQLParseException>(() => LogQLQuery.Parse("sort by (a) (count_over_time({app=\"a\"}[1m]))"));
     }
 }
+
+public sealed class IpMatcherTests
+{
+    [Theory]
+    [InlineData("192.168.0.1", "192.168.0.1", true)]
+    [InlineData("192.168.0.1", "192.168.0.2", false)]
+    [InlineData("10.0.0.0/8", "10.255.3.4", true)]
+    [InlineData("10.0.0.0/8", "11.0.0.1", false)]
+    [InlineData("192.168.0.1-192.168.0.20", "192.168.0.9", true)]
+    [InlineData("192.168.0.1-192.168.0.20", "192.168.0.21", false)]
+    [InlineData("2001:db8::/32", "2001:db8::1", true)]
+    [InlineData("2001:db8::/32", "10.0.0.1", false)]
+    [InlineData("10.0.0.0/8", "not an address", false)]
+    public void Matches(string pattern, string value, bool expected) => Assert.Equal(expected, new IpMatcher(pattern).Matches(value));
+
+    [Theory]
+    [InlineData("{app=\"a\"} | addr = ip(\"10.0.0.0/8\")", "{app=\"a\"} | addr=ip(\"10.0.0.0/8\")")]
+    [InlineData("{app=\"a\"} | logfmt | addr != ip(\"10.0.0.1-10.0.0.9\")", "{app=\"a\"} | logfmt | addr!=ip(\"10.0.0.1-10.0.0.9\")")]
+    public void Parse_IpFilter_RoundTrip(string query, string canonical) => Assert.Equal(canonical, LogQLQuery.Parse(query).ToString());
+
+    [Fact]
+    public void Parse_BadIpPattern_ParseError()
+    {
+        var ex = Assert.Throws<LogQLParseException>(() => LogQLQuery.Parse("{app=\"a\"} | addr = ip(\"10.0.0.0/99\")"));
+        Assert.Contains("invalid ip pattern", ex.Message, StringComparison.Ordinal);
+    }
+}
