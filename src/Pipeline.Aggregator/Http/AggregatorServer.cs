@@ -30,6 +30,9 @@ namespace Pipeline.Aggregator.Http;
 /// </remarks>
 public sealed partial class AggregatorServer : IAsyncDisposable
 {
+    /// <summary>Room for a 128 KiB query escaped as %XX (three bytes each) and the other parameters.</summary>
+    private const int MaxRequestLineBytes = 3 * 128 * 1024 + (16 * 1024);
+
     private readonly AggregatorServerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
@@ -49,6 +52,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         _time = time;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<AggregatorServer>();
+        QueryScheduler = new QueryScheduler(options.MaxConcurrentQueriesPerTenant, options.MaxQueuedQueriesPerTenant);
     }
 
     /// <summary>The address the server listens on, e.g. <c>http://127.0.0.1:3100/</c> (with the real port when 0 was asked).</summary>
@@ -56,6 +60,9 @@ public sealed partial class AggregatorServer : IAsyncDisposable
 
     /// <summary>Whether the WAL has been replayed and pushes and queries are served.</summary>
     public bool IsReady => _ready;
+
+    /// <summary>Where queries wait for their tenant's slots (for tests).</summary>
+    internal QueryScheduler QueryScheduler { get; }
 
     /// <summary>The store (for embedding and tests).</summary>
     public LogIngester Ingester => _ingester ?? throw new InvalidOperationException("The server has not started.");
@@ -96,6 +103,10 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         {
             kestrel.Listen(endpoint);
             kestrel.Limits.MaxRequestBodySize = null;
+
+            // Grafana sends every query by GET: a query at LogQL's size limit, percent-encoded, must fit the request line.
+            kestrel.Limits.MaxRequestLineSize = MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestLineBytes + (64 * 1024);
             kestrel.AddServerHeader = false;
         });
         builder.Services.AddPrometheusMetrics(metrics =>
@@ -120,7 +131,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
 
         // Query and push endpoints are bound once the store is open; until then they answer 503.
         RequestDelegate? push = null, tail = null;
-        var queries = new QueryApi(tenants, _time);
+        var queries = new QueryApi(tenants, _time, QueryScheduler);
         app.MapPost("/loki/api/v1/push", context => push is null ? NotReadyAsync(context) : push(context));
         app.Map("/loki/api/v1/tail", context => tail is null ? NotReadyAsync(context) : tail(context));
         queries.Map(app);
@@ -132,7 +143,9 @@ public sealed partial class AggregatorServer : IAsyncDisposable
 
         var ingesterOptions = _options.Ingester ?? new IngesterOptions { DataDirectory = _options.DataDirectory };
         _ingester = await Task.Run(() => LogIngester.Open(ingesterOptions, _time, _loggerFactory), cancellationToken).ConfigureAwait(false);
-        var engine = new LogQLEngine(new IngesterQueryStore(_ingester), _options.Query, _time);
+        ILogQueryStore store = new IngesterQueryStore(_ingester);
+        store = _options.WrapQueryStore?.Invoke(store) ?? store;
+        var engine = new LogQLEngine(store, _options.Query, _time);
         queries.Attach(engine, _ingester);
 
         // The write path is a pipeline of the library's own stages: push receiver -> distributor -> ingester.

@@ -20,6 +20,12 @@ public sealed class AggregatorServerOptions
     /// <summary>Default number of pushes processed at once; further pushes wait (their bodies stay in the socket).</summary>
     public static readonly int DefaultMaxConcurrentPushes = Math.Max(4, Environment.ProcessorCount * 2);
 
+    /// <summary>Default of <see cref="MaxConcurrentQueriesPerTenant"/>: the number of processors, at least 2.</summary>
+    public static readonly int DefaultMaxConcurrentQueriesPerTenant = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>Default of <see cref="MaxQueuedQueriesPerTenant"/> (Loki's <c>max_outstanding_per_tenant</c>).</summary>
+    public const int DefaultMaxQueuedQueriesPerTenant = 2048;
+
     /// <summary>Address and port to listen on, e.g. <c>127.0.0.1:3100</c>; port 0 picks a free port. Default <c>127.0.0.1:3100</c>.</summary>
     public string ListenAddress { get; set; } = "127.0.0.1:3100";
 
@@ -48,6 +54,12 @@ public sealed class AggregatorServerOptions
     /// <summary>Pushes processed at once; more wait for a slot (they are not refused). Default twice the processors, at least 4.</summary>
     public int MaxConcurrentPushes { get; set; } = DefaultMaxConcurrentPushes;
 
+    /// <summary>Queries of one tenant evaluated at once, each on a thread of its own; more wait in the tenant's queue. Default <see cref="DefaultMaxConcurrentQueriesPerTenant"/>.</summary>
+    public int MaxConcurrentQueriesPerTenant { get; set; } = DefaultMaxConcurrentQueriesPerTenant;
+
+    /// <summary>Queries of one tenant that may wait for a slot; more are answered 429 "too many outstanding requests". Default <see cref="DefaultMaxQueuedQueriesPerTenant"/>.</summary>
+    public int MaxQueuedQueriesPerTenant { get; set; } = DefaultMaxQueuedQueriesPerTenant;
+
     /// <summary>Default limits of every tenant (Loki's defaults).</summary>
     public DistributorLimits Limits { get; set; } = new();
 
@@ -62,6 +74,9 @@ public sealed class AggregatorServerOptions
 
     /// <summary>Flush every chunk to chunk files when the server stops (default <see langword="true"/>); otherwise the WAL is replayed on the next start.</summary>
     public bool FlushOnShutdown { get; set; } = true;
+
+    /// <summary>Wraps the store queries read (tests observe and pace reads through it).</summary>
+    internal Func<ILogQueryStore, ILogQueryStore>? WrapQueryStore { get; set; }
 
     internal IPEndPoint ParseListenAddress()
     {
@@ -91,6 +106,8 @@ public sealed class AggregatorServerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBodyBytes, 1, nameof(MaxRequestBodyBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxDecompressedBodyBytes, 1, nameof(MaxDecompressedBodyBytes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentPushes, 1, nameof(MaxConcurrentPushes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentQueriesPerTenant, 1, nameof(MaxConcurrentQueriesPerTenant));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedQueriesPerTenant, 0, nameof(MaxQueuedQueriesPerTenant));
         ArgumentNullException.ThrowIfNull(Limits, nameof(Limits));
         Limits.Validate();
         foreach (var (tenant, limits) in TenantLimits)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Pipeline.Aggregator.Ingester;
 using Pipeline.Aggregator.LogQL;
@@ -13,6 +14,10 @@ namespace Pipeline.Aggregator.Http;
 /// <summary>Loki's read API over the ingester: query, query_range, labels, series, index stats/volume, detected fields/labels.</summary>
 internal sealed class QueryApi
 {
+    /// <summary>The largest form body of a read request: room for a query at the size limit, percent-encoded, and its parameters.</summary>
+    internal const long MaxFormBodyBytes = 1024 * 1024;
+
+    private const string RequestTooLarge = "request body too large";
     private const int DefaultLimit = 100;
     private const long DefaultSinceNs = 3_600_000_000_000;
 
@@ -21,11 +26,15 @@ internal sealed class QueryApi
     private LogQLEngine? _engineOrNull;
     private LogIngester? _ingesterOrNull;
 
-    public QueryApi(TenantResolver tenants, TimeProvider time)
+    public QueryApi(TenantResolver tenants, TimeProvider time, QueryScheduler scheduler)
     {
         _tenants = tenants;
         _time = time;
+        Scheduler = scheduler;
     }
+
+    /// <summary>Where queries wait for and take their tenant's slots.</summary>
+    public QueryScheduler Scheduler { get; }
 
     private LogQLEngine Engine => _engineOrNull!;
 
@@ -43,18 +52,59 @@ internal sealed class QueryApi
     public void Map(IEndpointRouteBuilder app)
     {
         string[] methods = ["GET", "POST"];
-        app.MapMethods("/loki/api/v1/query_range", methods, QueryRangeAsync);
-        app.MapMethods("/loki/api/v1/query", methods, QueryAsync);
-        app.MapMethods("/loki/api/v1/labels", methods, LabelsAsync);
-        app.MapMethods("/loki/api/v1/label", methods, LabelsAsync);
-        app.MapMethods("/loki/api/v1/label/{name}/values", methods, LabelValuesAsync);
-        app.MapMethods("/loki/api/v1/series", methods, SeriesAsync);
-        app.MapMethods("/loki/api/v1/index/stats", methods, StatsAsync);
-        app.MapMethods("/loki/api/v1/index/volume", methods, context => VolumeAsync(context, range: false));
-        app.MapMethods("/loki/api/v1/index/volume_range", methods, context => VolumeAsync(context, range: true));
-        app.MapMethods("/loki/api/v1/detected_labels", methods, DetectedLabelsAsync);
-        app.MapMethods("/loki/api/v1/detected_fields", methods, DetectedFieldsAsync);
+        app.MapMethods("/loki/api/v1/query_range", methods, Guarded(QueryRangeAsync));
+        app.MapMethods("/loki/api/v1/query", methods, Guarded(QueryAsync));
+        app.MapMethods("/loki/api/v1/labels", methods, Guarded(LabelsAsync));
+        app.MapMethods("/loki/api/v1/label", methods, Guarded(LabelsAsync));
+        app.MapMethods("/loki/api/v1/label/{name}/values", methods, Guarded(LabelValuesAsync));
+        app.MapMethods("/loki/api/v1/series", methods, Guarded(SeriesAsync));
+        app.MapMethods("/loki/api/v1/index/stats", methods, Guarded(StatsAsync));
+        app.MapMethods("/loki/api/v1/index/volume", methods, Guarded(context => VolumeAsync(context, range: false)));
+        app.MapMethods("/loki/api/v1/index/volume_range", methods, Guarded(context => VolumeAsync(context, range: true)));
+        app.MapMethods("/loki/api/v1/detected_labels", methods, Guarded(DetectedLabelsAsync));
+        app.MapMethods("/loki/api/v1/detected_fields", methods, Guarded(DetectedFieldsAsync));
     }
+
+    /// <summary>
+    /// What every read endpoint shares: a form body over <see cref="MaxFormBodyBytes"/> is 413 before it is read, a query
+    /// string that is not UTF-8 is 400, and a form that cannot be read is 400 or 413 instead of an unhandled error.
+    /// </summary>
+    private static RequestDelegate Guarded(RequestDelegate handler) => async context =>
+    {
+        if (context.Request.ContentLength > MaxFormBodyBytes)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, RequestTooLarge).ConfigureAwait(false);
+            return;
+        }
+
+        var bodyLimit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodyLimit is { IsReadOnly: false })
+        {
+            bodyLimit.MaxRequestBodySize = MaxFormBodyBytes;
+        }
+
+        if (!QueryParameters.IsValidUtf8Query(context.Request.QueryString.Value))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid UTF-8 encoding").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await handler(context).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            var status = ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? ex.StatusCode : StatusCodes.Status400BadRequest;
+            await WriteErrorAsync(context, status, status == StatusCodes.Status413PayloadTooLarge ? RequestTooLarge : ex.Message).ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex) when (!context.Response.HasStarted)
+        {
+            // The form reader's own limits (value length, value count) or a malformed form.
+            var tooLarge = ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase);
+            await WriteErrorAsync(context, tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, tooLarge ? RequestTooLarge + ": " + ex.Message : ex.Message).ConfigureAwait(false);
+        }
+    };
 
     internal long NowNs => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 
@@ -156,13 +206,28 @@ internal sealed class QueryApi
         writer.WriteEndObject();
     }
 
-    /// <summary>Runs a query with Loki's error mapping: bad queries 400 with the message, time-outs 504.</summary>
-    private static async Task RunAsync(HttpContext context, Func<QueryResult> run)
+    /// <summary>
+    /// Runs a query in its tenant's turn (see <see cref="QueryScheduler"/>), cancelled when the client goes away, with
+    /// Loki's error mapping: bad queries 400 with the message, a full queue 429, time-outs 504.
+    /// </summary>
+    private async Task RunAsync(HttpContext context, string tenant, Func<CancellationToken, QueryResult> run)
     {
         QueryResult result;
         try
         {
-            result = run();
+            var (admitted, answer) = await Scheduler.RunAsync(tenant, run, context.RequestAborted).ConfigureAwait(false);
+            if (!admitted)
+            {
+                await WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, QueryScheduler.TooManyOutstandingRequests).ConfigureAwait(false);
+                return;
+            }
+
+            result = answer!;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: nothing to answer.
+            return;
         }
         catch (LogQLTimeoutException ex)
         {
@@ -186,7 +251,7 @@ internal sealed class QueryApi
             return default;
         }
 
-        if (!_tenants.TryResolve(context, out var tenant, out var status, out var error))
+        if (!_tenants.TryResolveForQuery(context, out var tenant, out var status, out var error))
         {
             await WriteErrorAsync(context, status, error).ConfigureAwait(false);
             return default;
@@ -240,8 +305,13 @@ internal sealed class QueryApi
             return;
         }
 
-        var aborted = context.RequestAborted;
-        await RunAsync(context, () => Engine.QueryRange(tenant, query, start, end, step, limit, direction, aborted)).ConfigureAwait(false);
+        await RunAsync(context, tenant, cancellationToken =>
+        {
+            // Like Loki's query frontend, a metric range query runs from start rounded down to end rounded up to the step.
+            var parsed = LogQLQuery.Parse(query);
+            var (from, to) = parsed.IsLogQuery ? (start, end) : QueryParameters.AlignToStep(start, end, step);
+            return Engine.QueryRange(tenant, parsed, from, to, step, limit, direction, cancellationToken);
+        }).ConfigureAwait(false);
     }
 
     private async Task QueryAsync(HttpContext context)
@@ -252,7 +322,7 @@ internal sealed class QueryApi
             return;
         }
 
-        if (!_tenants.TryResolve(context, out var tenant, out var status, out var error))
+        if (!_tenants.TryResolveForQuery(context, out var tenant, out var status, out var error))
         {
             await WriteErrorAsync(context, status, error).ConfigureAwait(false);
             return;
@@ -273,15 +343,14 @@ internal sealed class QueryApi
             return;
         }
 
-        var aborted = context.RequestAborted;
-        await RunAsync(context, () =>
+        await RunAsync(context, tenant, cancellationToken =>
         {
             var parsed = LogQLQuery.Parse(query);
 
             // Like Loki, an instant log query reads the hour before the given time.
             return parsed.IsLogQuery
-                ? Engine.QueryRange(tenant, parsed, time - DefaultSinceNs, time, 0, limit, direction, aborted)
-                : Engine.QueryInstant(tenant, parsed, time, aborted);
+                ? Engine.QueryRange(tenant, parsed, time - DefaultSinceNs, time, 0, limit, direction, cancellationToken)
+                : Engine.QueryInstant(tenant, parsed, time, cancellationToken);
         }).ConfigureAwait(false);
     }
 

@@ -63,9 +63,67 @@ internal static class QueryParameters
         return false;
     }
 
+    /// <summary>
+    /// The range of a metric query as Loki's query frontend runs it: start rounded down and end rounded up to a multiple
+    /// of the step, so points fall on multiples of the step whatever start was asked.
+    /// </summary>
+    public static (long StartNs, long EndNs) AlignToStep(long startNs, long endNs, long stepNs)
+    {
+        if (stepNs <= 0)
+        {
+            return (startNs, endNs);
+        }
+
+        var start = startNs - Mod(startNs, stepNs);
+        var endMod = Mod(endNs, stepNs);
+        var end = endMod == 0 ? endNs : endNs + (stepNs - endMod);
+        return (start, end);
+
+        static long Mod(long value, long divisor) => ((value % divisor) + divisor) % divisor;
+    }
+
     /// <summary>Loki's default step: the range divided into 250 points, at least 1 s.</summary>
     public static long DefaultStep(long startNs, long endNs) =>
         Math.Max((endNs - startNs) / NanosPerSecond / 250, 1) * NanosPerSecond;
+
+    /// <summary>
+    /// Whether a raw (percent-encoded) query string decodes to valid UTF-8. The decoded parameters cannot
+    /// tell: the decoder keeps an undecodable escape such as <c>%FF</c> as it is.
+    /// </summary>
+    public static bool IsValidUtf8Query(string? raw)
+    {
+        if (string.IsNullOrEmpty(raw) || !raw.Contains('%', StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        // Unescaped characters are already text; only escaped bytes can be invalid, so only they are collected (ASCII
+        // stands in for the rest, which keeps sequence boundaries where they are).
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(raw.Length);
+        try
+        {
+            var length = 0;
+            for (var i = 0; i < raw.Length; i++)
+            {
+                if (raw[i] == '%' && i + 2 < raw.Length
+                    && byte.TryParse(raw.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var b))
+                {
+                    bytes[length++] = b;
+                    i += 2;
+                }
+                else
+                {
+                    bytes[length++] = (byte)'a';
+                }
+            }
+
+            return System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(0, length));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
 
     public static bool TryParseDirection(string? value, out Direction direction, out string? error)
     {

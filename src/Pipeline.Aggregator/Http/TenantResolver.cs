@@ -28,6 +28,36 @@ internal sealed class TenantResolver
     public PushTenant Resolve(HttpContext context) =>
         TryResolve(context, out var tenant, out var status, out var error) ? PushTenant.Accept(tenant) : PushTenant.Refuse(status, error);
 
+    /// <summary>
+    /// Resolves the tenant of a query: as <see cref="TryResolve"/>, and in multi-tenant mode without credentials also
+    /// Loki's <c>a|b</c>, which queries several tenants at once (each valid on its own).
+    /// </summary>
+    public bool TryResolveForQuery(HttpContext context, out string tenant, out int status, out string error)
+    {
+        var header = context.Request.Headers[OrgIdHeader].ToString().Trim();
+        if (!_multiTenant || AuthRequired || !header.Contains('|', StringComparison.Ordinal))
+        {
+            return TryResolve(context, out tenant, out status, out error);
+        }
+
+        var tenants = header.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        foreach (var one in tenants)
+        {
+            if (!LokiTenant.IsValid(one, out var invalid))
+            {
+                tenant = string.Empty;
+                status = StatusCodes.Status400BadRequest;
+                error = invalid;
+                return false;
+            }
+        }
+
+        tenant = string.Join('|', tenants.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        status = 0;
+        error = string.Empty;
+        return true;
+    }
+
     /// <summary>Resolves the tenant, or gives the status code (401/403/400) and message to answer with.</summary>
     public bool TryResolve(HttpContext context, out string tenant, out int status, out string error)
     {

@@ -13,8 +13,16 @@ internal sealed class CompiledPipeline
     private readonly LineFilter[] _prefix;
     private readonly LogStage[] _stages;
 
-    public CompiledPipeline(IReadOnlyList<StageExpr> stages)
+    /// <summary>Compiles stages.</summary>
+    /// <param name="stages">The pipeline.</param>
+    /// <param name="resultLabels">
+    /// When only these labels of an entry matter to the result (a grouping kept while ranging), parsers that take every
+    /// key make labels only of those and of what later stages read; <see langword="null"/> keeps every label.
+    /// </param>
+    /// <param name="unwrap">The unwrap of a range, whose label and filters are read too.</param>
+    public CompiledPipeline(IReadOnlyList<StageExpr> stages, IReadOnlyList<string>? resultLabels = null, UnwrapExpr? unwrap = null)
     {
+        var needed = resultLabels is null ? null : NeededLabels(stages, resultLabels, unwrap);
         var prefixCount = 0;
         while (prefixCount < stages.Count && stages[prefixCount] is LineFilterExpr)
         {
@@ -30,7 +38,70 @@ internal sealed class CompiledPipeline
         _stages = new LogStage[stages.Count - prefixCount];
         for (var i = prefixCount; i < stages.Count; i++)
         {
-            _stages[i - prefixCount] = LogStage.Create(stages[i]);
+            _stages[i - prefixCount] = LogStage.Create(stages[i], needed);
+        }
+    }
+
+    /// <summary>
+    /// The labels that the stages, the unwrap and the result read, or <see langword="null"/> when a stage may read any
+    /// label (templates of line_format and label_format, unpack).
+    /// </summary>
+    private static HashSet<string>? NeededLabels(IReadOnlyList<StageExpr> stages, IReadOnlyList<string> resultLabels, UnwrapExpr? unwrap)
+    {
+        var needed = new HashSet<string>(resultLabels, StringComparer.Ordinal);
+        foreach (var stage in stages)
+        {
+            switch (stage)
+            {
+                case LineFilterExpr or JsonParserExpr or LogfmtParserExpr or RegexpParserExpr or PatternParserExpr or DecolorizeExpr:
+                    break;
+                case LabelFilterStageExpr filter when AddNames(filter.Filter, needed):
+                    break;
+                case DropLabelsExpr drop:
+                    foreach (var item in drop.Items)
+                    {
+                        needed.Add(item.Name);
+                    }
+
+                    break;
+                default:
+                    return null;
+            }
+        }
+
+        if (unwrap is not null)
+        {
+            needed.Add(unwrap.Label);
+            foreach (var filter in unwrap.PostFilters)
+            {
+                if (!AddNames(filter, needed))
+                {
+                    return null;
+                }
+            }
+        }
+
+        return needed;
+    }
+
+    /// <summary>Adds the labels a filter reads; <see langword="false"/> for a kind of filter not known here.</summary>
+    private static bool AddNames(LabelFilter filter, HashSet<string> into)
+    {
+        switch (filter)
+        {
+            case BinaryLabelFilter binary:
+                return AddNames(binary.Left, into) && AddNames(binary.Right, into);
+            case StringLabelFilter s:
+                into.Add(s.Matcher.Name);
+                return true;
+            case NumericLabelFilter n:
+                into.Add(n.Name);
+                return true;
+            case IpLabelFilter ip:
+                into.Add(ip.Name);
+                return true;
+            default:
+                return false;
         }
     }
 

@@ -8,9 +8,11 @@ internal sealed class JsonParserStage : LogStage
 {
     private readonly JsonExtractor _extractor;
     private readonly string[]? _names;
+    private readonly IReadOnlySet<string>? _needed;
 
-    public JsonParserStage(IReadOnlyList<ExtractionParam> parameters)
+    public JsonParserStage(IReadOnlyList<ExtractionParam> parameters, IReadOnlySet<string>? needed = null)
     {
+        _needed = needed;
         if (parameters.Count == 0)
         {
             _extractor = JsonExtractor.ForAllKeys();
@@ -28,7 +30,7 @@ internal sealed class JsonParserStage : LogStage
             return true;
         }
 
-        var target = new LabelsTarget(labels, _names, firstWins: _names is null);
+        var target = new LabelsTarget(labels, _names, firstWins: _names is null, _needed);
         if (!_extractor.Extract(line.Bytes, ref target, out var error))
         {
             labels.SetError(JsonParserError, error);

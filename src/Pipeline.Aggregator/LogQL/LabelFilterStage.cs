@@ -25,6 +25,8 @@ internal sealed class LabelFilterStage(LabelFilter filter) : LogStage
 
             case StringLabelFilter s:
                 return s.Matcher.Matches(labels.Get(s.Matcher.Name));
+            case IpLabelFilter ip:
+                return ip.Matcher.Matches(labels.Get(ip.Name)) != ip.Negate;
             case NumericLabelFilter n:
                 {
                     var text = labels.Get(n.Name);

@@ -32,6 +32,7 @@ public sealed class LogQLEngine
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxPoints, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxIntermediateSeries, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_options.Timeout, TimeSpan.Zero, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_options.MaxQueryLength, TimeSpan.Zero, nameof(options));
     }
 
     /// <summary>Runs a range query (Loki's <c>query_range</c>).</summary>
@@ -71,6 +72,8 @@ public sealed class LogQLEngine
         {
             throw new LogQLException("end timestamp must not be before start time");
         }
+
+        CheckLength(startNs, endNs);
 
         return Run(tenant, ctx =>
         {
@@ -150,18 +153,47 @@ public sealed class LogQLEngine
             }
 
             samples.Sort(static (a, b) => string.CompareOrdinal(a.Metric.ToString(), b.Metric.ToString()));
+            if (sample is VectorAggregationExpr { Op: "sort" or "sort_desc" } sort)
+            {
+                // Stable: equal values stay in label order.
+                var descending = sort.Op == "sort_desc";
+                samples = [.. descending ? samples.OrderByDescending(static s => s.Value) : samples.OrderBy(static s => s.Value)];
+            }
+
             ctx.Statistics.ResultCount = samples.Count;
             return new VectorResult(samples, ctx.Statistics);
         }, cancellationToken);
     }
 
-    private LogQLLimitException SeriesLimit() => new($"maximum of series ({_options.MaxSeries}) reached for a single query");
+    private LogQLLimitException SeriesLimit() => SeriesLimit(_options.MaxSeries);
+
+    /// <summary>Loki's message for too many series, which says how to reduce them.</summary>
+    internal static LogQLLimitException SeriesLimit(int limit) =>
+        new($"maximum number of series ({limit}) reached for a single query; consider reducing query cardinality by adding more specific stream selectors, reducing the time range, or aggregating results with functions like sum(), count() or topk()");
+
+    /// <summary>Refuses a range longer than <see cref="LogQLEngineOptions.MaxQueryLength"/> (Loki's wording).</summary>
+    private void CheckLength(long startNs, long endNs)
+    {
+        var maxNs = _options.MaxQueryLength.Ticks * 100;
+        if (endNs - startNs > maxNs)
+        {
+            throw new LogQLLimitException($"the query time range exceeds the limit (query length: {GoSeconds((endNs - startNs) / GoDuration.Second)}, limit: {GoDuration.Format(maxNs)})");
+        }
+    }
+
+    /// <summary>Whole seconds as Go's time.Duration prints them: <c>722h0m0s</c>, <c>5m0s</c>, <c>42s</c>.</summary>
+    private static string GoSeconds(long seconds)
+    {
+        var (h, m, sec) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+        return h > 0 ? $"{h}h{m}m{sec}s" : m > 0 ? $"{m}m{sec}s" : $"{sec}s";
+    }
 
     private QueryResult Run(string tenant, Func<EvaluationContext, QueryResult> evaluate, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        var ctx = new EvaluationContext(_store, tenant, _options, linked.Token);
+        var store = MultiTenantQueryStore.IsMultiTenant(tenant) ? new MultiTenantQueryStore(_store) : _store;
+        var ctx = new EvaluationContext(store, tenant, _options, linked.Token);
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -218,7 +250,7 @@ public sealed class LogQLEngine
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         if (limit > _options.MaxEntriesLimit)
         {
-            throw new LogQLLimitException($"max entries limit per query exceeded, limit > max_entries_limit ({limit} > {_options.MaxEntriesLimit})");
+            throw new LogQLLimitException($"max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > {_options.MaxEntriesLimit})");
         }
 
         var pipeline = new CompiledPipeline(selector.Stages);

@@ -15,6 +15,9 @@ public sealed class LogQLEngineOptions
     /// <summary>Default of <see cref="MaxIntermediateSeries"/>.</summary>
     public const int DefaultMaxIntermediateSeries = 20_000;
 
+    /// <summary>The default <see cref="MaxQueryLength"/>: 30 days and 1 hour, as Loki's <c>max_query_length</c>.</summary>
+    public static readonly TimeSpan DefaultMaxQueryLength = TimeSpan.FromHours(721);
+
     /// <summary>The default time-out (Loki's <c>query_timeout</c>).</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(1);
 
@@ -29,6 +32,9 @@ public sealed class LogQLEngineOptions
 
     /// <summary>The most series a range aggregation may hold before vector aggregation reduces them (bounds memory).</summary>
     public int MaxIntermediateSeries { get; init; } = DefaultMaxIntermediateSeries;
+
+    /// <summary>The longest time range (end minus start) a query may cover (Loki's <c>max_query_length</c>).</summary>
+    public TimeSpan MaxQueryLength { get; init; } = DefaultMaxQueryLength;
 
     /// <summary>How long one query may run.</summary>
     public TimeSpan Timeout { get; init; } = DefaultTimeout;

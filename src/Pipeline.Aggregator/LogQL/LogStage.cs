@@ -16,11 +16,12 @@ internal abstract class LogStage
     /// <summary>Processes the entry; <see langword="false"/> drops it.</summary>
     public abstract bool Process(LineState line, LabelsBuilder labels);
 
-    public static LogStage Create(StageExpr expr) => expr switch
+    /// <summary>Compiles a stage; <paramref name="needed"/>, when known, is every label the rest of the query reads.</summary>
+    public static LogStage Create(StageExpr expr, IReadOnlySet<string>? needed = null) => expr switch
     {
         LineFilterExpr f => new LineFilterLogStage(new LineFilter(f)),
-        JsonParserExpr j => new JsonParserStage(j.Parameters),
-        LogfmtParserExpr l => new LogfmtParserStage(l.Strict, l.KeepEmpty, l.Parameters),
+        JsonParserExpr j => new JsonParserStage(j.Parameters, needed),
+        LogfmtParserExpr l => new LogfmtParserStage(l.Strict, l.KeepEmpty, l.Parameters, needed),
         RegexpParserExpr r => new RegexpParserStage(r.Pattern),
         PatternParserExpr p => new PatternParserStage(p.Pattern),
         UnpackParserExpr => new UnpackParserStage(),

@@ -4,7 +4,7 @@ using Pipeline.LogQL.Syntax;
 namespace Pipeline.Aggregator.LogQL;
 
 /// <summary><c>| logfmt</c> with Loki's <c>--strict</c> and <c>--keep-empty</c> flags: malformed pairs are skipped, or reported with --strict.</summary>
-internal sealed class LogfmtParserStage(bool strict, bool keepEmpty, IReadOnlyList<ExtractionParam> parameters) : LogStage
+internal sealed class LogfmtParserStage(bool strict, bool keepEmpty, IReadOnlyList<ExtractionParam> parameters, IReadOnlySet<string>? needed = null) : LogStage
 {
     private readonly LogfmtExtractor _extractor = new(
         parameters.Count == 0 ? null : [.. parameters.Select(static p => p.Expression)],
@@ -20,7 +20,7 @@ internal sealed class LogfmtParserStage(bool strict, bool keepEmpty, IReadOnlyLi
             return true;
         }
 
-        var target = new LabelsTarget(labels, _names, firstWins: _names is null);
+        var target = new LabelsTarget(labels, _names, firstWins: _names is null, needed);
         if (!_extractor.Extract(line.Bytes, ref target, out var error))
         {
             labels.SetError(LogfmtParserError, error);

@@ -34,7 +34,7 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
         {
             LiteralExpr literal => Scalar(literal.Value),
             VectorLiteralExpr vector => Constant(vector.Value, isScalar: false),
-            RangeAggregationExpr range => EvaluateRange(range),
+            RangeAggregationExpr range => EvaluateRange(range, null),
             VectorAggregationExpr vector => EvaluateVectorAggregation(vector),
             BinaryExpr binary => EvaluateBinary(binary),
             _ => throw new NotSupportedException($"expression {expr} is not supported"),
@@ -53,7 +53,24 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
 
     private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
 
-    private StepMatrix EvaluateRange(RangeAggregationExpr expr)
+    private static readonly Grouping s_everything = new(false, []);
+
+    /// <summary>
+    /// Whether <c>op by (...) (range)</c> equals the range aggregation keeping only the grouping labels while ranging
+    /// (one series per group, merged as it goes): sums of counts, rates, byte counts and sums are the sum over the
+    /// merged entries; the largest of maxima is the maximum of the merged values, the smallest of minima likewise. Not
+    /// so for avg, count, stddev, quantiles or topk, which need each series' own value.
+    /// </summary>
+    internal static bool CanPushGrouping(string vectorOp, RangeAggregationExpr range) => vectorOp switch
+    {
+        "sum" => range.Op is "count_over_time" or "rate" or "bytes_over_time" or "bytes_rate" or "sum_over_time",
+        "max" => range.Op is "max_over_time",
+        "min" => range.Op is "min_over_time",
+        _ => false,
+    };
+
+    /// <summary>Evaluates a range aggregation; with <paramref name="pushed"/>, each series keeps only that grouping's labels while ranging.</summary>
+    private StepMatrix EvaluateRange(RangeAggregationExpr expr, Grouping? pushed = null)
     {
         var range = expr.Range;
         var offset = range.OffsetNs;
@@ -62,12 +79,17 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
         // Windows are (t - offset - range, t - offset]; the store range is [from, to).
         var fromNs = startNs - offset - range.RangeNs + 1;
         var toNs = endNs - offset + 1;
-        var pipeline = new CompiledPipeline(range.Selector.Stages);
         var op = expr.Op;
+        var grouping = expr.Grouping;
+
+        // Only the labels a by-grouping keeps reach the result: parsers need not make the others labels.
+        var resultLabels = grouping is { Without: false } ? grouping.Labels
+            : grouping is null && pushed is { Without: false } ? pushed.Labels
+            : null;
+        var pipeline = new CompiledPipeline(range.Selector.Stages, resultLabels, range.Unwrap);
         var additive = op is "count_over_time" or "rate" or "bytes_over_time" or "bytes_rate" or "absent_over_time" && range.Unwrap is null;
         var accumulators = new Dictionary<LabelSet, RangeAccumulator>();
         var unwrap = range.Unwrap;
-        var grouping = expr.Grouping;
         var keyBuilder = new LabelSetBuilder();
 
         foreach (var stream in ctx.Store.SelectStreams(ctx.Tenant, range.Selector.Matchers, fromNs, toNs))
@@ -138,12 +160,23 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
                         throw PipelineError(labels);
                     }
 
-                    var key = Group(labels.Build(), grouping, keyBuilder);
+                    // A by-grouping reads its labels straight from the entry, without building all of them.
+                    var pushedBy = grouping is null && pushed is { Without: false };
+                    var key = grouping is { Without: false } ? GroupBy(labels, grouping.Labels, keyBuilder)
+                        : pushedBy ? GroupBy(labels, pushed!.Labels, keyBuilder)
+                        : Group(labels.Build(), grouping, keyBuilder);
+                    if (pushed is not null && !pushedBy)
+                    {
+                        key = Group(key, pushed, keyBuilder);
+                    }
+
                     if (!accumulators.TryGetValue(key, out accumulator!))
                     {
                         if (accumulators.Count >= ctx.Options.MaxIntermediateSeries)
                         {
-                            throw new LogQLLimitException($"maximum of series ({ctx.Options.MaxIntermediateSeries}) reached for a single range aggregation");
+                            // Counted as the user gets them when a wrapping aggregation was pushed down; otherwise
+                            // Loki's message says how to reduce them.
+                            throw LogQLEngine.SeriesLimit(ctx.Options.MaxIntermediateSeries);
                         }
 
                         accumulator = new RangeAccumulator(key, steps, additive, op == "quantile_over_time");
@@ -250,6 +283,22 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
         }
     }
 
+    /// <summary>The labels named by a <c>by</c> grouping, read from the entry's labels without building all of them.</summary>
+    private static LabelSet GroupBy(LabelsBuilder labels, IReadOnlyList<string> names, LabelSetBuilder builder)
+    {
+        builder.Reset(LabelSet.Empty);
+        foreach (var name in names)
+        {
+            var value = labels.Get(name);
+            if (!string.IsNullOrEmpty(value) && (name != LabelsBuilder.ErrorDetailsLabel || labels.HasError))
+            {
+                builder.Set(name, value);
+            }
+        }
+
+        return builder.Build();
+    }
+
     private static LabelSet Group(LabelSet labels, Grouping? grouping, LabelSetBuilder builder)
     {
         if (grouping is null)
@@ -283,7 +332,10 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
 
     private StepMatrix EvaluateVectorAggregation(VectorAggregationExpr expr)
     {
-        var inner = Evaluate(expr.Inner);
+        // Each group's series is merged while ranging: work and memory follow the series the user gets back.
+        var inner = expr.Inner is RangeAggregationExpr range && CanPushGrouping(expr.Op, range)
+            ? EvaluateRange(range, expr.Grouping ?? s_everything)
+            : Evaluate(expr.Inner);
         var builder = new LabelSetBuilder();
         var groups = new Dictionary<LabelSet, List<StepSeries>>();
         foreach (var series in inner.Series)
@@ -296,6 +348,12 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
             }
 
             members.Add(series);
+        }
+
+        if (expr.Op is "sort" or "sort_desc")
+        {
+            // Order is the result's business (an instant vector by value); the series are unchanged.
+            return inner;
         }
 
         if (expr.Op is "topk" or "bottomk")

@@ -20,7 +20,7 @@ internal sealed class RangeAccumulator
     private readonly double[]? _first;
     private readonly long[]? _lastTs;
     private readonly double[]? _last;
-    private readonly List<double>?[]? _values;
+    private readonly QuantileWindow?[]? _values;
 
     public RangeAccumulator(LabelSet labels, int steps, bool additive, bool keepValues)
     {
@@ -46,7 +46,7 @@ internal sealed class RangeAccumulator
         _last = new double[steps];
         if (keepValues)
         {
-            _values = new List<double>?[steps];
+            _values = new QuantileWindow?[steps];
         }
     }
 
@@ -95,7 +95,7 @@ internal sealed class RangeAccumulator
             _m2![k] += delta * (value - _mean[k]);
             if (_values is not null)
             {
-                (_values[k] ??= []).Add(value);
+                (_values[k] ??= new QuantileWindow()).Add(value);
             }
         }
     }
@@ -138,37 +138,11 @@ internal sealed class RangeAccumulator
                 "last_over_time" => _last![k],
                 "stddev_over_time" => Math.Sqrt(_m2![k] / count),
                 "stdvar_over_time" => _m2![k] / count,
-                "quantile_over_time" => Quantile(parameter, _values![k]!),
+                "quantile_over_time" => _values![k]!.Quantile(parameter),
                 _ => throw new NotSupportedException(op),
             };
         }
 
         return series;
-    }
-
-    /// <summary>Prometheus' quantile: linear interpolation between the closest ranks; outside [0, 1] gives ±Inf.</summary>
-    internal static double Quantile(double q, List<double> values)
-    {
-        if (values.Count == 0 || double.IsNaN(q))
-        {
-            return double.NaN;
-        }
-
-        if (q < 0)
-        {
-            return double.NegativeInfinity;
-        }
-
-        if (q > 1)
-        {
-            return double.PositiveInfinity;
-        }
-
-        values.Sort();
-        var rank = q * (values.Count - 1);
-        var lower = (int)Math.Max(0, Math.Floor(rank));
-        var upper = (int)Math.Min(values.Count - 1, lower + 1);
-        var weight = rank - Math.Floor(rank);
-        return values[lower] * (1 - weight) + values[upper] * weight;
     }
 }

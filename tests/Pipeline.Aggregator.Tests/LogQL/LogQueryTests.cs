@@ -253,7 +253,7 @@ public sealed class LogQueryTests
     public void Limit_AboveMax_Rejected()
     {
         var ex = Assert.Throws<LogQLLimitException>(() => Engine().QueryRange(Tenant, "{app=\"x\"}", T0, T0 + Second, Second, 5001, Direction.Backward));
-        Assert.Equal("max entries limit per query exceeded, limit > max_entries_limit (5001 > 5000)", ex.Message);
+        Assert.Equal("max entries limit per query exceeded, limit > max_entries_limit_per_query (5001 > 5000)", ex.Message);
     }
 
     [Fact]

@@ -69,6 +69,12 @@ public sealed class MetricQueryTests
     [InlineData("topk(1, count_over_time({app=~\"x|y\"}[1m]))", 60, L1 + "=6")]
     [InlineData("bottomk(1, count_over_time({app=~\"x|y\"}[1m]))", 60, L3 + "=3")]
     [InlineData("topk by (app) (1, count_over_time({app=~\"x|y\"}[1m]))", 60, L1 + "=6; " + L3 + "=3")]
+    [InlineData("sort(count_over_time({app=~\"x|y\"}[1m]))", 60, L3 + "=3; " + L2 + "=4; " + L1 + "=6")]
+    [InlineData("sort_desc(count_over_time({app=~\"x|y\"}[1m]))", 60, L1 + "=6; " + L2 + "=4; " + L3 + "=3")]
+    [InlineData("count_over_time({pod=\"p3\"} |> \"<_> 500 <_>\" [1m])", 60, L3 + "=1")]
+    [InlineData("sum(count_over_time({pod=\"p3\"} | label_format addr=\"10.1.2.3\" | addr = ip(\"10.0.0.0/8\") [1m]))", 60, "{}=3")]
+    [InlineData("count_over_time({pod=\"p3\"} | label_format addr=\"10.1.2.3\" | addr != ip(\"10.0.0.0/8\") [1m])", 60, "")]
+    [InlineData("count_over_time({pod=\"p3\"} !> \"<_> 500 <_>\" [1m])", 60, L3 + "=2")]
     [InlineData("bytes_over_time({pod=\"p3\"} |= \"GET\" [1m])", 60, L3 + "=24")]
     [InlineData("bytes_rate({pod=\"p3\"} |= \"GET\" [1m])", 60, L3 + "=0.4")]
     [InlineData("vector(1)+vector(1)", 0, "{}=2")]
@@ -145,7 +151,7 @@ public sealed class MetricQueryTests
     {
         var engine = Engine(new LogQLEngineOptions { MaxSeries = 1 });
         var ex = Assert.Throws<LogQLLimitException>(() => Matrix("count_over_time({app=\"x\"}[1m])", 0, 60, 60, engine));
-        Assert.Equal("maximum of series (1) reached for a single query", ex.Message);
+        Assert.Equal("maximum number of series (1) reached for a single query; consider reducing query cardinality by adding more specific stream selectors, reducing the time range, or aggregating results with functions like sum(), count() or topk()", ex.Message);
         Assert.Equal("{} 60=10", Matrix("sum(count_over_time({app=\"x\"}[1m]))", 60, 60, 60, engine));
     }
 

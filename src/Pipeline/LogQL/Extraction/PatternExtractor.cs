@@ -21,6 +21,11 @@ internal sealed class PatternExtractor
     /// <param name="pattern">The pattern, such as <c>&lt;ip&gt; - &lt;_&gt; "&lt;method&gt; &lt;path&gt; &lt;_&gt;"</c>.</param>
     /// <exception cref="FormatException">No named capture, two captures without a literal between them, or a duplicate name.</exception>
     public PatternExtractor(string pattern)
+        : this(pattern, lineFilter: false)
+    {
+    }
+
+    private PatternExtractor(string pattern, bool lineFilter)
     {
         ArgumentNullException.ThrowIfNull(pattern);
         var parts = new List<Part>();
@@ -48,6 +53,11 @@ internal sealed class PatternExtractor
                     }
 
                     var output = Skip;
+                    if (name != "_" && lineFilter)
+                    {
+                        throw new FormatException($"named captures are not allowed: found '<{name}>'");
+                    }
+
                     if (name != "_")
                     {
                         if (names.Contains(name))
@@ -74,13 +84,55 @@ internal sealed class PatternExtractor
             parts.Add(new Part(-1, Encoding.UTF8.GetBytes(literal.ToString())));
         }
 
-        if (names.Count == 0)
+        if (names.Count == 0 && !lineFilter)
         {
             throw new FormatException("at least one named capture such as <name> is required (<_> only skips)");
         }
 
         _parts = [.. parts];
         Names = names;
+    }
+
+    /// <summary>A pattern of the <c>|&gt;</c> and <c>!&gt;</c> line filters: literals and <c>&lt;_&gt;</c> only.</summary>
+    /// <exception cref="FormatException">A named capture, or two captures without a literal between them.</exception>
+    public static PatternExtractor ForLineFilter(string pattern)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        return new PatternExtractor(pattern, lineFilter: true);
+    }
+
+    /// <summary>
+    /// Whether the whole line matches, as Loki's pattern line filter decides: the literals appear in order, none right
+    /// after the previous one (an empty capture), and the line ends with the last literal unless a capture ends the
+    /// pattern, which then needs some text.
+    /// </summary>
+    public bool Test(ReadOnlySpan<byte> line)
+    {
+        if (line.IsEmpty || _parts.Length == 0)
+        {
+            return line.IsEmpty && _parts.Length == 0;
+        }
+
+        var offset = 0;
+        for (var i = 0; i < _parts.Length; i++)
+        {
+            if (_parts[i].Output != -1)
+            {
+                continue;
+            }
+
+            var literal = _parts[i].Literal;
+            var at = line[offset..].IndexOf(literal);
+            if (at < 0 || (i != 0 && at == 0))
+            {
+                return false;
+            }
+
+            offset += at + literal.Length;
+        }
+
+        var endsOnCapture = _parts[^1].Output != -1;
+        return endsOnCapture == (offset != line.Length);
     }
 
     /// <summary>The named captures, in order: output <c>i</c> is <c>Names[i]</c>.</summary>

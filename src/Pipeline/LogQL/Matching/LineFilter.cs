@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
+using Pipeline.LogQL.Extraction;
 using Pipeline.LogQL.Re2;
 using Pipeline.LogQL.Syntax;
 
@@ -19,6 +20,7 @@ internal sealed class LineFilter
 
     private readonly byte[][] _needles;
     private readonly Regex[] _regexes;
+    private readonly PatternExtractor[] _patterns = [];
     private readonly bool _negate;
     private readonly Utf16Scratch _scratch = new();
 
@@ -27,8 +29,21 @@ internal sealed class LineFilter
     public LineFilter(LineFilterExpr expr)
     {
         ArgumentNullException.ThrowIfNull(expr);
-        _negate = expr.Op is LineFilterOp.NotContains or LineFilterOp.NotMatch;
+        _negate = expr.Op is LineFilterOp.NotContains or LineFilterOp.NotMatch or LineFilterOp.NotPattern;
         var values = expr.Values;
+        if (expr.Op is LineFilterOp.Pattern or LineFilterOp.NotPattern)
+        {
+            _needles = [];
+            _regexes = [];
+            _patterns = new PatternExtractor[values.Count];
+            for (var i = 0; i < values.Count; i++)
+            {
+                _patterns[i] = PatternExtractor.ForLineFilter(values[i]);
+            }
+
+            return;
+        }
+
         var literal = true;
         if (expr.Op is LineFilterOp.Match or LineFilterOp.NotMatch)
         {
@@ -69,6 +84,14 @@ internal sealed class LineFilter
             {
                 found = true;
                 break;
+            }
+        }
+
+        foreach (var pattern in _patterns)
+        {
+            if (!found && pattern.Test(line))
+            {
+                found = true;
             }
         }
 

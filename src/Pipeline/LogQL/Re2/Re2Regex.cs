@@ -28,6 +28,9 @@ internal static class Re2Regex
 {
     private const int MaxRepeat = 1000;
 
+    /// <summary>RE2's limit on group nesting (Go's regexp/syntax refuses deeper patterns).</summary>
+    private const int MaxNesting = 1000;
+
     /// <summary>Translates and compiles a pattern.</summary>
     /// <param name="pattern">The RE2 pattern.</param>
     /// <param name="anchored">Whether the whole input must match (label matchers, relabel rules), as <c>^(?:pattern)$</c> in RE2.</param>
@@ -111,6 +114,11 @@ internal static class Re2Regex
 
         // Whether (?m) is in effect, per open group (a flag group changes it until the group closes).
         private readonly Stack<bool> _groups = new();
+
+        // Per open group, the largest product of counted repetitions inside it: RE2 bounds nested counts together.
+        private readonly Stack<int> _repeats = new();
+        private int _repeat = 1;
+        private int _closedGroupRepeat;
         private bool _multiline;
         private int _i;
 
@@ -134,11 +142,13 @@ internal static class Re2Regex
                         if (_groups.Count > 0)
                         {
                             _multiline = _groups.Pop();
+                            _closedGroupRepeat = _repeat;
+                            _repeat = Math.Max(_repeats.Pop(), _repeat);
                         }
 
                         _out.Append(')');
                         _i++;
-                        break;
+                        continue;
                     case '$':
                         // RE2's $ is the end of the text unless (?m); .NET's also matches before a final newline.
                         _out.Append(_multiline ? "$" : "\\z");
@@ -152,6 +162,8 @@ internal static class Re2Regex
                         _i++;
                         break;
                 }
+
+                _closedGroupRepeat = 0;
             }
 
             return _out.ToString();
@@ -161,7 +173,14 @@ internal static class Re2Regex
 
         private void Group()
         {
+            if (_groups.Count >= MaxNesting)
+            {
+                throw new FormatException($"expression nests too deeply at position {_i}");
+            }
+
             _groups.Push(_multiline);
+            _repeats.Push(_repeat);
+            _repeat = 1;
             if (Peek(1) != '?')
             {
                 _out.Append('(');
@@ -238,6 +257,7 @@ internal static class Re2Regex
             {
                 // Not a group: the flags apply to what follows in the enclosing group.
                 _groups.Pop();
+                _repeat = _repeats.Pop();
             }
 
             _multiline = multiline;
@@ -256,13 +276,28 @@ internal static class Re2Regex
 
             if (j < pattern.Length && pattern[j] == '}' && j > start && char.IsAsciiDigit(pattern[start]))
             {
+                var count = 1;
                 foreach (var part in pattern.AsSpan(start, j - start).ToString().Split(','))
                 {
                     if (part.Length > 0 && (part.Length > 4 || int.Parse(part, CultureInfo.InvariantCulture) > MaxRepeat))
                     {
                         throw new FormatException($"invalid repeat count {{{pattern[start..j]}}} at position {_i}: RE2 allows at most {MaxRepeat}");
                     }
+
+                    if (part.Length > 0)
+                    {
+                        count = Math.Max(count, int.Parse(part, CultureInfo.InvariantCulture));
+                    }
                 }
+
+                // A counted group repeats what it holds: (a{100}){100} is 10,000 copies, which RE2 refuses.
+                var product = (long)count * Math.Max(1, _closedGroupRepeat);
+                if (product > MaxRepeat)
+                {
+                    throw new FormatException($"invalid repeat count {{{pattern[start..j]}}} at position {_i}: nested repetitions repeat {product} times, RE2 allows at most {MaxRepeat}");
+                }
+
+                _repeat = Math.Max(_repeat, (int)product);
 
                 _out.Append(pattern, _i, j - _i + 1);
                 _i = j + 1;

@@ -43,6 +43,8 @@ internal enum LineFilterOp
     NotContains,
     Match,
     NotMatch,
+    Pattern,
+    NotPattern,
 }
 
 /// <summary>One step of a log pipeline.</summary>
@@ -50,7 +52,7 @@ internal abstract class StageExpr
 {
 }
 
-/// <summary><c>|= "a" or "b"</c>, <c>!= "a"</c>, <c>|~ "re"</c>, <c>!~ "re"</c>.</summary>
+/// <summary><c>|= "a" or "b"</c>, <c>!= "a"</c>, <c>|~ "re"</c>, <c>!~ "re"</c>, <c>|&gt; "&lt;_&gt; pattern"</c>, <c>!&gt; "pattern"</c>.</summary>
 internal sealed class LineFilterExpr(LineFilterOp op, IReadOnlyList<string> values) : StageExpr
 {
     public LineFilterOp Op { get; } = op;
@@ -64,7 +66,9 @@ internal sealed class LineFilterExpr(LineFilterOp op, IReadOnlyList<string> valu
             LineFilterOp.Contains => "|=",
             LineFilterOp.NotContains => "!=",
             LineFilterOp.Match => "|~",
-            _ => "!~",
+            LineFilterOp.NotMatch => "!~",
+            LineFilterOp.Pattern => "|>",
+            _ => "!>",
         };
         var builder = new StringBuilder(op).Append(' ').Append(LabelText.Quote(Values[0]));
         for (var i = 1; i < Values.Count; i++)
@@ -216,6 +220,18 @@ internal sealed class StringLabelFilter(LabelMatcher matcher) : LabelFilter
     public LabelMatcher Matcher { get; } = matcher;
 
     public override string ToString() => Matcher.ToString();
+}
+
+/// <summary><c>addr = ip("10.0.0.0/8")</c>, <c>addr != ip("192.168.0.1-192.168.0.9")</c>.</summary>
+internal sealed class IpLabelFilter(string name, bool negate, Matching.IpMatcher matcher) : LabelFilter
+{
+    public string Name { get; } = name;
+
+    public bool Negate { get; } = negate;
+
+    public Matching.IpMatcher Matcher { get; } = matcher;
+
+    public override string ToString() => Name + (Negate ? "!=" : "=") + "ip(" + LabelText.Quote(Matcher.Pattern) + ")";
 }
 
 internal enum CompareOp

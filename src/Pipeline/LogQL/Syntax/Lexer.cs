@@ -27,6 +27,8 @@ internal enum TokenKind
     Nre,
     PipeExact,
     PipeMatch,
+    PipePattern,
+    NotPattern,
     Pipe,
     CmpEq,
     Gt,
@@ -79,6 +81,8 @@ internal sealed class Lexer(string text)
         TokenKind.Nre => "!~",
         TokenKind.PipeExact => "|=",
         TokenKind.PipeMatch => "|~",
+        TokenKind.PipePattern => "|>",
+        TokenKind.NotPattern => "!>",
         TokenKind.Pipe => "|",
         TokenKind.CmpEq => "==",
         TokenKind.Gt => ">",
@@ -142,6 +146,7 @@ internal sealed class Lexer(string text)
                 {
                     '=' => Sym(TokenKind.Neq, 2),
                     '~' => Sym(TokenKind.Nre, 2),
+                    '>' => Sym(TokenKind.NotPattern, 2),
                     _ => throw Error(start, "syntax error: unexpected character '!'"),
                 };
             case '|':
@@ -149,6 +154,7 @@ internal sealed class Lexer(string text)
                 {
                     '=' => Sym(TokenKind.PipeExact, 2),
                     '~' => Sym(TokenKind.PipeMatch, 2),
+                    '>' => Sym(TokenKind.PipePattern, 2),
                     _ => Sym(TokenKind.Pipe, 1),
                 };
             case '>': return Peek(1) == '=' ? Sym(TokenKind.Gte, 2) : Sym(TokenKind.Gt, 1);

@@ -29,7 +29,7 @@ internal sealed class Parser
         "min_over_time", "first_over_time", "last_over_time",
     ];
 
-    private static readonly HashSet<string> s_vectorOps = ["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk"];
+    private static readonly HashSet<string> s_vectorOps = ["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "sort", "sort_desc"];
 
     private static readonly HashSet<string> s_keywords =
     [
@@ -37,13 +37,24 @@ internal sealed class Parser
         "unpack", "line_format", "label_format", "drop", "keep", "decolorize", "unwrap", "vector", "group_left", "group_right",
     ];
 
+    /// <summary>The largest query accepted, in UTF-8 bytes (Loki's limit: an input of this size or more is refused).</summary>
+    public const int MaxInputBytes = 128 * 1024;
+
+    /// <summary>
+    /// The deepest syntax tree accepted (parentheses, nested aggregations, chains of binary operators and label filters).
+    /// Parsing and evaluation recurse over the tree, so this bounds the stack a query can use.
+    /// </summary>
+    public const int MaxDepth = 256;
+
     private readonly Lexer _lexer;
     private readonly List<Token> _tokens = [];
     private int _index;
+    private int _depth;
     private bool _lokiMatcherRule = true;
 
     private Parser(string query)
     {
+        CheckInput(query);
         _lexer = new Lexer(query);
         while (true)
         {
@@ -67,7 +78,6 @@ internal sealed class Parser
     /// <exception cref="LogQLParseException">The query is not valid LogQL.</exception>
     public static Expr Parse(string query)
     {
-        ArgumentNullException.ThrowIfNull(query);
         var parser = new Parser(query);
         if (parser.Current.Kind == TokenKind.End)
         {
@@ -124,6 +134,47 @@ internal sealed class Parser
         return matchers;
     }
 
+    /// <summary>Refuses what no query may contain before any parsing: over the size limit, NUL, text that was not valid UTF-8.</summary>
+    private static void CheckInput(string query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Length >= MaxInputBytes || System.Text.Encoding.UTF8.GetByteCount(query) >= MaxInputBytes)
+        {
+            throw new LogQLParseException($"input size too long ({System.Text.Encoding.UTF8.GetByteCount(query)} > {MaxInputBytes})", 0, 0);
+        }
+
+        for (var i = 0; i < query.Length; i++)
+        {
+            var c = query[i];
+            if (c == '\0')
+            {
+                var (line, column) = Lexer.LineColumn(query, i);
+                throw new LogQLParseException("invalid character NUL", line, column);
+            }
+
+            // U+FFFD is what a decoder leaves for bytes that were not UTF-8; a lone surrogate cannot be encoded at all.
+            var invalid = c == '\uFFFD'
+                || (char.IsHighSurrogate(c) && (i + 1 >= query.Length || !char.IsLowSurrogate(query[i + 1])))
+                || (char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(query[i - 1])));
+            if (invalid)
+            {
+                var (line, column) = Lexer.LineColumn(query, i);
+                throw new LogQLParseException("invalid UTF-8 encoding", line, column);
+            }
+        }
+    }
+
+    /// <summary>One level deeper in the syntax tree; refused past <see cref="MaxDepth"/>.</summary>
+    private void Enter()
+    {
+        if (++_depth > MaxDepth)
+        {
+            throw _lexer.Error(Current.Position, $"syntax error: query nests too deeply (more than {MaxDepth} levels)");
+        }
+    }
+
+    private void Leave(int levels = 1) => _depth -= levels;
+
     private Token Advance() => _tokens[_index++];
 
     private bool IsIdent(string text) => Current.Kind == TokenKind.Identifier && string.Equals(Current.Text, text, StringComparison.Ordinal);
@@ -166,15 +217,23 @@ internal sealed class Parser
 
     private Expr ParseExpr(int minPrecedence)
     {
+        Enter();
         var left = ParseUnary();
+
+        // A chain a + b + c builds a left-deep tree: each operator is one more level.
+        var levels = 1;
         while (true)
         {
             var opToken = Current;
             var precedence = Precedence(opToken);
             if (precedence < 0 || precedence < minPrecedence)
             {
+                Leave(levels);
                 return left;
             }
+
+            Enter();
+            levels++;
 
             if (left is not SampleExpr leftSample)
             {
@@ -235,7 +294,9 @@ internal sealed class Parser
         if (Current.Kind is TokenKind.Sub or TokenKind.Add)
         {
             var negative = Advance().Kind == TokenKind.Sub;
+            Enter();
             var operand = ParseUnary();
+            Leave();
             if (operand is not SampleExpr sample)
             {
                 throw Unexpected();
@@ -393,7 +454,8 @@ internal sealed class Parser
         }
     }
 
-    private static bool IsLineFilterOp(TokenKind kind) => kind is TokenKind.PipeExact or TokenKind.PipeMatch or TokenKind.Neq or TokenKind.Nre;
+    private static bool IsLineFilterOp(TokenKind kind) => kind is TokenKind.PipeExact or TokenKind.PipeMatch or TokenKind.Neq or TokenKind.Nre
+        or TokenKind.PipePattern or TokenKind.NotPattern;
 
     /// <summary>Parses pipeline stages until something that is not one; in a range, also <c>| unwrap</c> and the filters after it.</summary>
     private List<StageExpr> ParsePipeline(bool inRange, out UnwrapExpr? unwrap)
@@ -452,6 +514,8 @@ internal sealed class Parser
             TokenKind.PipeExact => LineFilterOp.Contains,
             TokenKind.Neq => LineFilterOp.NotContains,
             TokenKind.PipeMatch => LineFilterOp.Match,
+            TokenKind.PipePattern => LineFilterOp.Pattern,
+            TokenKind.NotPattern => LineFilterOp.NotPattern,
             _ => LineFilterOp.NotMatch,
         };
         List<string> values = [ExpectFilterValue(op)];
@@ -474,6 +538,17 @@ internal sealed class Parser
                 _ = Re2Regex.Compile(token.Text);
             }
             catch (ArgumentException ex)
+            {
+                throw _lexer.Error(token.Position, ex.Message);
+            }
+        }
+        else if (op is LineFilterOp.Pattern or LineFilterOp.NotPattern)
+        {
+            try
+            {
+                _ = PatternExtractor.ForLineFilter(token.Text);
+            }
+            catch (FormatException ex)
             {
                 throw _lexer.Error(token.Position, ex.Message);
             }
@@ -694,25 +769,34 @@ internal sealed class Parser
 
     private LabelFilter ParseLabelFilterOr()
     {
+        Enter();
         var left = ParseLabelFilterAnd();
+        var levels = 1;
         while (IsIdent("or"))
         {
             Advance();
+            Enter();
+            levels++;
             left = new BinaryLabelFilter(false, left, ParseLabelFilterAnd());
         }
 
+        Leave(levels);
         return left;
     }
 
     private LabelFilter ParseLabelFilterAnd()
     {
         var left = ParseLabelFilterUnary();
+        var levels = 0;
         while (IsIdent("and") || Current.Kind == TokenKind.Comma)
         {
             Advance();
+            Enter();
+            levels++;
             left = new BinaryLabelFilter(true, left, ParseLabelFilterUnary());
         }
 
+        Leave(levels);
         return left;
     }
 
@@ -721,7 +805,9 @@ internal sealed class Parser
         if (Current.Kind == TokenKind.LParen)
         {
             Advance();
+            Enter();
             var inner = ParseLabelFilterOr();
+            Leave();
             Expect(TokenKind.RParen);
             return inner;
         }
@@ -741,6 +827,23 @@ internal sealed class Parser
 
         Advance();
         var value = Current;
+        if (value.Kind == TokenKind.Identifier && value.Text == "ip" && PeekAt(1).Kind == TokenKind.LParen
+            && opToken.Kind is TokenKind.Eq or TokenKind.CmpEq or TokenKind.Neq)
+        {
+            Advance();
+            Advance();
+            var pattern = Expect(TokenKind.String);
+            Expect(TokenKind.RParen);
+            try
+            {
+                return new IpLabelFilter(name.Text, opToken.Kind == TokenKind.Neq, new Matching.IpMatcher(pattern.Text));
+            }
+            catch (FormatException ex)
+            {
+                throw _lexer.Error(pattern.Position, ex.Message);
+            }
+        }
+
         if (value.Kind == TokenKind.String)
         {
             var type = opToken.Kind switch
@@ -891,7 +994,9 @@ internal sealed class Parser
             Advance();
             if (Current.Kind == TokenKind.LParen)
             {
+                Enter();
                 var nested = ParseLogRange();
+                Leave();
                 Expect(TokenKind.RParen);
                 return nested;
             }
@@ -999,6 +1104,11 @@ internal sealed class Parser
         else if (IsIdent("by") || IsIdent("without"))
         {
             throw Unexpected();
+        }
+
+        if (grouping is not null && op is "sort" or "sort_desc")
+        {
+            throw Semantic($"grouping not allowed for {op} aggregation");
         }
 
         return new VectorAggregationExpr(op, sample, parameter, grouping);

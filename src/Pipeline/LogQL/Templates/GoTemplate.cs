@@ -26,6 +26,9 @@ internal sealed class GoTemplate
     /// <summary>What Go prints for a missing value.</summary>
     public const string NoValue = "<no value>";
 
+    /// <summary>The deepest nesting of blocks (<c>{{if}}</c>, <c>{{range}}</c>) accepted; parsing and rendering recurse over it.</summary>
+    public const int MaxDepth = 256;
+
     private const int MaxRuntimeRegexes = 64;
 
     private readonly Node[] _nodes;
@@ -234,6 +237,7 @@ internal sealed class GoTemplate
     private sealed class Parser(string text, TemplateFunctions functions, Dictionary<string, Regex> regexes)
     {
         private int _position;
+        private int _depth;
         private bool _trimNextText;
         private List<string>? _pendingElseIf;
 
@@ -359,6 +363,11 @@ internal sealed class GoTemplate
                 throw new FormatException($"missing condition in {{{{if}}}} at position {position}");
             }
 
+            if (++_depth > MaxDepth)
+            {
+                throw new FormatException($"template nests too deeply (more than {MaxDepth} levels) at position {position}");
+            }
+
             var branches = new List<(Command[], Node[])>();
             Node[]? elseBody = null;
             var current = condition;
@@ -393,6 +402,7 @@ internal sealed class GoTemplate
                 break;
             }
 
+            _depth--;
             return new IfNode(branches, elseBody);
         }
 
