@@ -1,5 +1,6 @@
 using Pipeline.Aggregator.Distributor;
 using Pipeline.Aggregator.Http;
+using Pipeline.Aggregator.LogQL;
 using Pipeline.Hosting.Config;
 
 namespace Aggregator;
@@ -40,7 +41,7 @@ internal static class AggregatorConfig
             return;
         }
 
-        root.AllowOnly("listen", "data", "multi_tenant", "bearer_tokens", "basic_auth", "max_request_body_bytes", "limits", "overrides");
+        root.AllowOnly("listen", "data", "multi_tenant", "bearer_tokens", "basic_auth", "max_request_body_bytes", "limits", "overrides", "query");
         options.ListenAddress = root["listen"].AsString() ?? options.ListenAddress;
         options.DataDirectory = root["data"].AsString() ?? options.DataDirectory;
         options.MultiTenant = root["multi_tenant"].AsBool(options.MultiTenant);
@@ -56,11 +57,34 @@ internal static class AggregatorConfig
             options.BasicAuthUsers[user] = new BasicAuthUser(entry["password"].AsString() ?? string.Empty, entry["tenant"].AsString() ?? string.Empty);
         }
 
+        ReadQuery(root["query"], options);
         options.Limits = ReadLimits(root["limits"]);
         foreach (var (tenant, limits) in root["overrides"].Entries())
         {
             options.TenantLimits[tenant] = ReadLimits(limits);
         }
+    }
+
+    /// <summary>
+    /// The query side, for every tenant: Loki's <c>limits_config</c> query limits, <c>querier.max_concurrent</c> (here per
+    /// tenant) and <c>query_scheduler.max_outstanding_requests_per_tenant</c>.
+    /// </summary>
+    private static void ReadQuery(ConfigNode node, AggregatorServerOptions options)
+    {
+        node.AllowOnly("max_query_series", "max_entries_limit_per_query", "max_query_length", "query_timeout", "max_concurrent",
+            "max_outstanding_requests_per_tenant");
+        var query = options.Query;
+        options.Query = new LogQLEngineOptions
+        {
+            MaxSeries = node["max_query_series"].AsInt32(query.MaxSeries, min: 1),
+            MaxEntriesLimit = node["max_entries_limit_per_query"].AsInt32(query.MaxEntriesLimit, min: 1),
+            MaxPoints = query.MaxPoints,
+            MaxIntermediateSeries = query.MaxIntermediateSeries,
+            MaxQueryLength = node["max_query_length"].AsDuration(query.MaxQueryLength, allowZero: false),
+            Timeout = node["query_timeout"].AsDuration(query.Timeout, allowZero: false),
+        };
+        options.MaxConcurrentQueriesPerTenant = node["max_concurrent"].AsInt32(options.MaxConcurrentQueriesPerTenant, min: 1);
+        options.MaxQueuedQueriesPerTenant = node["max_outstanding_requests_per_tenant"].AsInt32(options.MaxQueuedQueriesPerTenant, min: 0);
     }
 
     private static DistributorLimits ReadLimits(ConfigNode node)
