@@ -49,8 +49,10 @@ internal static class TortureRun
         var clock = Stopwatch.StartNew();
         using var deadline = new CancellationTokenSource(options.Timeout);
         await using var receiver = await IdReceiver.StartAsync(options.Pods, options.LinesPerPod).ConfigureAwait(false);
-        var writer = new NodeWriter(new NodeWriterOptions(root, options.Pods, options.LinesPerPod, options.LinesPerSecond, options.RotateBytes, options.Mode));
+        using var journal = new Journal(options.WorkDirectory is null ? null : Path.Combine(root, "journal.log"));
+        var writer = new NodeWriter(new NodeWriterOptions(root, options.Pods, options.LinesPerPod, options.LinesPerSecond, options.RotateBytes, options.Mode), journal);
         var config = Path.Combine(root, "agent.yaml");
+        var positions = Path.Combine(root, "positions.yaml");
         var agentLog = Path.Combine(root, "agent.log");
         File.WriteAllText(config, AgentConfig(root, writer.Glob, receiver.PushUrl));
         var cpu = TimeSpan.Zero;
@@ -58,6 +60,7 @@ internal static class TortureRun
         var resumedAfter = TimeSpan.Zero;
         var kills = 0;
         var agent = await AgentProcess.StartAsync(config, agentLog, options.Timeout).ConfigureAwait(false);
+        journal.Write($"agent started (pid {agent.Id})");
         try
         {
             var writing = writer.RunAsync(deadline.Token);
@@ -77,12 +80,18 @@ internal static class TortureRun
                 await agent.KillAsync().ConfigureAwait(false);
                 await agent.DisposeAsync().ConfigureAwait(false);
                 kills++;
+                journal.Write($"agent killed ({kill}/{options.Kills}) at {receiver.Unique:N0} lines received");
+                if (options.WorkDirectory is not null && File.Exists(positions))
+                {
+                    File.Copy(positions, $"{positions}.kill{kill}", overwrite: true);
+                }
 
                 // The half-read files rotate (and the ones before get compressed) while the agent is down.
                 var rotated = writer.Rotations + options.Pods;
                 progress?.Invoke($"killed the agent ({kill}/{options.Kills}) at {receiver.Unique:N0} lines received; restarting after {rotated} rotations");
                 await Rotations(rotated).ConfigureAwait(false);
                 agent = await AgentProcess.StartAsync(config, agentLog, options.Timeout).ConfigureAwait(false);
+                journal.Write($"agent restarted (pid {agent.Id})");
             }
 
             if (options.OutageGenerations > 0)
@@ -92,6 +101,7 @@ internal static class TortureRun
                 await receiver.WaitForUniqueAsync(Math.Min(options.Expected, 1000), options.Timeout).ConfigureAwait(false);
                 rssStart = rssPeak = agent.RssBytes;
                 receiver.Failing = true;
+                journal.Write("endpoint down");
                 var end = writer.Rotations + options.OutageGenerations;
                 progress?.Invoke($"endpoint down at {receiver.Unique:N0} lines received (agent RSS {rssStart / 1e6:F1} MB), until {end} rotations");
                 for (var rotation = writer.Rotations + 1; rotation <= end; rotation++)
@@ -103,6 +113,7 @@ internal static class TortureRun
                 rssPeak = Math.Max(rssPeak, agent.RssBytes);
                 var before = receiver.Unique;
                 receiver.Failing = false;
+                journal.Write("endpoint back");
                 var back = Stopwatch.StartNew();
                 await receiver.WaitForUniqueAsync(before + 1, options.Timeout).ConfigureAwait(false);
                 resumedAfter = back.Elapsed;
@@ -117,6 +128,12 @@ internal static class TortureRun
         finally
         {
             await agent.DisposeAsync().ConfigureAwait(false);
+        }
+
+        journal.Write($"done: {receiver.Unique:N0} of {options.Expected:N0} ids received, {receiver.Duplicates:N0} duplicates");
+        foreach (var anomaly in receiver.Anomalies())
+        {
+            journal.Write(anomaly);
         }
 
         var log = File.Exists(agentLog) ? File.ReadAllText(agentLog) : string.Empty;

@@ -166,7 +166,12 @@ public sealed partial class FileTailSource
                 if (_firstScan)
                 {
                     // There before the agent first started: old data, not read (Promtail does not read rotated files either).
-                    lineage.MarkSeen(sibling.Identity, HeadFingerprint(sibling));
+                    var fingerprint = HeadFingerprint(sibling);
+                    lineage.MarkSeen(sibling.Identity, fingerprint, sibling);
+                    lock (StateLock)
+                    {
+                        lineage.SetPredecessor(sibling.Identity, fingerprint, sibling.Path, sibling.Compressed ? 0 : sibling.Size);
+                    }
                 }
                 else
                 {
@@ -220,7 +225,7 @@ public sealed partial class FileTailSource
 
                 anyIdentity = true;
                 var at = -1;
-                if (current is not null && matched[count] is null && current.Identity == entry.Identity && SameStart(count, entry))
+                if (current is not null && matched[count] is null && !entry.ReadThrough && current.Identity == entry.Identity && SameStart(count, entry))
                 {
                     at = count;
                 }
@@ -259,24 +264,32 @@ public sealed partial class FileTailSource
                 matched[at] = entry;
             }
 
+            // The newest stored generation found. A current file stored too short to be fingerprinted proves nothing:
+            // the file at its path with its inode may have been truncated and written again (copytruncate keeps the
+            // inode) or be a new file on a reused inode, so siblings after the newest stored rotated generation (the
+            // one read before it, stored with it for this) rotated after it and are read.
             var newest = -1;
             for (var i = 0; i <= count; i++)
             {
-                if (matched[i] is not null)
+                if (matched[i] is { } found && (i < count || found.Fingerprint.IsComplete || !anyIdentity))
                 {
                     newest = i;
                 }
             }
 
+            RotatedFile? predecessor = null;
+            long predecessorLength = 0;
+            FileFingerprint predecessorFingerprint = default;
             for (var i = 0; i < count; i++)
             {
                 var sibling = siblings[i];
                 var fingerprint = FileFingerprint.Of(Head(i));
                 if (matched[i] is { } entry)
                 {
-                    if (IsReadThrough(sibling, entry.Offset))
+                    if (entry.ReadThrough || IsReadThrough(sibling, entry.Offset))
                     {
-                        lineage.MarkSeen(sibling.Identity, fingerprint);
+                        lineage.MarkSeen(sibling.Identity, fingerprint, sibling);
+                        (predecessor, predecessorLength, predecessorFingerprint) = (sibling, entry.Offset, fingerprint);
                     }
                     else
                     {
@@ -290,7 +303,16 @@ public sealed partial class FileTailSource
                 }
                 else
                 {
-                    lineage.MarkSeen(sibling.Identity, fingerprint);
+                    lineage.MarkSeen(sibling.Identity, fingerprint, sibling);
+                    (predecessor, predecessorLength, predecessorFingerprint) = (sibling, sibling.Compressed ? 0 : sibling.Size, fingerprint);
+                }
+            }
+
+            if (predecessor is not null)
+            {
+                lock (StateLock)
+                {
+                    lineage.SetPredecessor(predecessor.Identity, predecessorFingerprint, predecessor.Path, predecessorLength);
                 }
             }
 
@@ -302,6 +324,11 @@ public sealed partial class FileTailSource
 
             foreach (var entry in lost)
             {
+                if (entry.ReadThrough)
+                {
+                    continue;
+                }
+
                 if (entry.Size > entry.Offset)
                 {
                     ReportLost(entry.SeenAt ?? entry.Path, entry.Identity, entry.Offset, entry.Size - entry.Offset, lineage);
@@ -357,23 +384,36 @@ public sealed partial class FileTailSource
                     continue;
                 }
 
-                if (lineage.IsSeen(sibling.Identity))
+                var seen = lineage.IsSeen(sibling);
+                if (seen == true)
                 {
                     continue;
                 }
 
                 var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
-                if (count < 0 || (count < FileFingerprint.Size && !HasSettled(sibling)))
+                if (count < 0)
                 {
-                    // Unreadable now, or a copy or compression still being written: decided on a later scan.
+                    // Unreadable now: decided on a later scan.
                     continue;
                 }
 
                 var head = _head.AsSpan(0, count);
+                if (seen is null && lineage.ConfirmSeen(sibling, head))
+                {
+                    continue;
+                }
+
+                if (count < FileFingerprint.Size && !HasSettled(sibling))
+                {
+                    // A copy or compression still being written: decided on a later scan.
+                    continue;
+                }
+
                 if (count == 0 || IsContentOf(lineage, head) || lineage.IsSeenContent(head))
                 {
-                    // A copy or compressed form of a generation being read or already read.
-                    lineage.MarkSeen(sibling.Identity, FileFingerprint.Of(head));
+                    // A copy or compressed form of a generation being read or already read (or empty so far: it is
+                    // looked at again if it changes).
+                    lineage.MarkSeen(sibling.Identity, FileFingerprint.Of(head), sibling);
                     continue;
                 }
 
