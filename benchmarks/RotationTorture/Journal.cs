@@ -6,11 +6,12 @@ namespace Pipeline.RotationTorture;
 /// <summary>
 /// What the node and the run did, in order, with the time since the run started: rotations, copies, compressions,
 /// deletions (each file with its inode and the ids it holds), kills and restarts. Kept in the run's work directory
-/// (<c>journal.log</c>) to find where a lost or duplicated line went; a journal without a file records nothing.
+/// (<c>journal.log</c>) to find where a lost or duplicated line went; a journal without a file records nothing, and
+/// one disposed ignores what comes after.
 /// </summary>
 internal sealed class Journal : IDisposable
 {
-    private readonly StreamWriter? _writer;
+    private StreamWriter? _writer;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Lock _lock = new();
 
@@ -31,7 +32,7 @@ internal sealed class Journal : IDisposable
 
         lock (_lock)
         {
-            _writer.WriteLine($"{DateTime.UtcNow.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)} +{_clock.Elapsed.TotalSeconds:F3}s {message}");
+            _writer?.WriteLine($"{DateTime.UtcNow.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)} +{_clock.Elapsed.TotalSeconds:F3}s {message}");
         }
     }
 
@@ -53,6 +54,7 @@ internal sealed class Journal : IDisposable
         lock (_lock)
         {
             _writer?.Dispose();
+            _writer = null;
         }
     }
 }

@@ -13,7 +13,8 @@ namespace Pipeline.RotationTorture;
 /// <param name="Kills">How many times the agent is SIGKILLed (and restarted) while rotation goes on.</param>
 /// <param name="OutageGenerations">When above 0, the endpoint answers 500 from early on until this many rotations (with compression) happened.</param>
 /// <param name="Timeout">How long the run may take in all.</param>
-/// <param name="WorkDirectory">Where the files go (a new temporary folder when <see langword="null"/>; removed afterwards).</param>
+/// <param name="WorkDirectory">Where the files go (a new temporary folder when <see langword="null"/>; removed afterwards
+/// unless a line was lost or duplicated beyond the bound, so a failed run can be looked into).</param>
 internal sealed record TortureOptions(
     RotationMode Mode, int Pods, int LinesPerPod, int LinesPerSecond, long RotateBytes, int Kills, int OutageGenerations, TimeSpan Timeout, string? WorkDirectory = null)
 {
@@ -23,7 +24,8 @@ internal sealed record TortureOptions(
 /// <summary>What a torture run found.</summary>
 internal sealed record TortureResult(
     TortureOptions Options, long Received, long Lost, long Duplicates, int Kills, int MaxBatchLines, int Rotations, int DeletedByNode,
-    long RssAtOutageStart, long RssPeakInOutage, long FailedPushes, TimeSpan ResumedAfter, TimeSpan Elapsed, double AgentCpuSeconds, IReadOnlyList<string> Missing, string AgentLog)
+    long RssAtOutageStart, long RssPeakInOutage, long FailedPushes, TimeSpan ResumedAfter, TimeSpan Elapsed, double AgentCpuSeconds, IReadOnlyList<string> Missing, string AgentLog,
+    string? KeptIn = null)
 {
     /// <summary>The bound on duplicates: one unacknowledged batch per kill (one client).</summary>
     public long DuplicateBound => (long)Kills * MaxBatchLines;
@@ -33,7 +35,8 @@ internal sealed record TortureResult(
         $"{Rotations} rotations, {DeletedByNode} files deleted by the node, {Kills} SIGKILLs" +
         (Options.OutageGenerations > 0 ? $", endpoint down (500 x {FailedPushes:N0}) for {Options.OutageGenerations} rotations, agent RSS {RssAtOutageStart / 1e6:F1} MB at the outage's start, peak {RssPeakInOutage / 1e6:F1} MB during it, delivery resumed {ResumedAfter.TotalSeconds:F1} s after the recovery" : string.Empty) +
         $": received {Received:N0}, lost {Lost:N0}, duplicates {Duplicates:N0} (bound {Kills} x largest batch {MaxBatchLines:N0} = {DuplicateBound:N0}), " +
-        $"{Elapsed.TotalSeconds:F1} s, agent CPU {AgentCpuSeconds:F1} s";
+        $"{Elapsed.TotalSeconds:F1} s, agent CPU {AgentCpuSeconds:F1} s" +
+        (KeptIn is null ? string.Empty : $"; files, agent log, positions and journal kept in {KeptIn}");
 }
 
 /// <summary>
@@ -49,7 +52,7 @@ internal static class TortureRun
         var clock = Stopwatch.StartNew();
         using var deadline = new CancellationTokenSource(options.Timeout);
         await using var receiver = await IdReceiver.StartAsync(options.Pods, options.LinesPerPod).ConfigureAwait(false);
-        using var journal = new Journal(options.WorkDirectory is null ? null : Path.Combine(root, "journal.log"));
+        using var journal = new Journal(Path.Combine(root, "journal.log"));
         var writer = new NodeWriter(new NodeWriterOptions(root, options.Pods, options.LinesPerPod, options.LinesPerSecond, options.RotateBytes, options.Mode), journal);
         var config = Path.Combine(root, "agent.yaml");
         var positions = Path.Combine(root, "positions.yaml");
@@ -81,7 +84,7 @@ internal static class TortureRun
                 await agent.DisposeAsync().ConfigureAwait(false);
                 kills++;
                 journal.Write($"agent killed ({kill}/{options.Kills}) at {receiver.Unique:N0} lines received");
-                if (options.WorkDirectory is not null && File.Exists(positions))
+                if (File.Exists(positions))
                 {
                     File.Copy(positions, $"{positions}.kill{kill}", overwrite: true);
                 }
@@ -136,15 +139,17 @@ internal static class TortureRun
             journal.Write(anomaly);
         }
 
+        journal.Dispose();
         var log = File.Exists(agentLog) ? File.ReadAllText(agentLog) : string.Empty;
         var result = new TortureResult(
             options, receiver.Unique, options.Expected - receiver.Unique, receiver.Duplicates, kills, receiver.MaxBatch, writer.Rotations, writer.Deleted,
             rssStart, rssPeak, receiver.Failed, resumedAfter, clock.Elapsed, cpu.TotalSeconds, receiver.Missing(20), log);
-        if (options.WorkDirectory is null)
+        if (options.WorkDirectory is not null || result.Lost > 0 || result.Duplicates > result.DuplicateBound)
         {
-            Directory.Delete(root, recursive: true);
+            return result with { KeptIn = root };
         }
 
+        Directory.Delete(root, recursive: true);
         return result;
     }
 
