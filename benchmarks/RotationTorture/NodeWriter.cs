@@ -58,6 +58,9 @@ internal sealed class NodeWriter
     /// <summary>How many lines were written so far.</summary>
     public long Written => Interlocked.Read(ref _written);
 
+    /// <summary>About how many lines one generation holds.</summary>
+    public long LinesPerGeneration => _options.RotateBytes / Line(0, 1).Length;
+
     /// <summary>How many rotations happened so far (all pods).</summary>
     public int Rotations => Volatile.Read(ref _rotations);
 

@@ -333,9 +333,10 @@ public sealed partial class FileTailSource
                 {
                     ReportLost(entry.SeenAt ?? entry.Path, entry.Identity, entry.Offset, entry.Size - entry.Offset, lineage);
                 }
-                else if (entry.Size < 0)
+                else if (entry.Size < 0 || (entry.Rotated && entry.Size == 0))
                 {
-                    FileTailLog.StoredFileGone(_context.Logger, entry.Path, entry.Identity, entry.Offset);
+                    // A generation not fully acknowledged, of unknown length (compressed): lines after the offset may be lost.
+                    FileTailLog.StoredFileGone(_context.Logger, entry.SeenAt ?? entry.Path, entry.Identity, entry.Offset);
                 }
             }
 
@@ -485,7 +486,12 @@ public sealed partial class FileTailSource
 
             // Held open from now on, so the node compressing or deleting it does not take its lines; without a free
             // handle it is looked for again on its turn.
-            TryOpen(file);
+            if (TryOpen(file) && file.Compressed)
+            {
+                // The uncompressed length its trailer gives: what its deletion before it was read would take with it.
+                file.KnownSize = CompressedLog.TrailerLength(file.Stream!.SafeFileHandle);
+            }
+
             file.Restart(start, _context.CreateAckTracker(start));
             lock (StateLock)
             {

@@ -237,6 +237,31 @@ public sealed class FileTailSourceRotationTests : FileTailTestBase
         Assert.Contains($"{Bytes(1001, 1500)} bytes after offset {Bytes(1, 1000)} are lost", LogText, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Restart_StoredCompressedGenerationDeletedWhileDown_CountedAndLoggedAsDeletedBeforeRead()
+    {
+        // A compressed generation resumed but not acknowledged when the agent stopped, then deleted by the node while
+        // it was down: its length comes from its gzip trailer, so what it took with it is counted, not passed over.
+        var options = Options(KubeletPattern);
+        await StopHalfwayAsync(options, Current, acknowledged: 1000, read: 1500);
+        var rotated = Rotate(Current, "20261126-100100");
+        GzipLikeKubelet(rotated);
+        WriteNumbers(Current, 1501, 1600);
+        await using (var second = await StartAsync(options, autoAcknowledge: false))
+        {
+            await second.WaitForCountAsync(600);
+        }
+
+        File.Delete(rotated + ".gz");
+        Logs.Collector.Clear();
+
+        await using var run = await StartAsync(options);
+
+        await AssertReadsAsync(run, 1501, 1600);
+        Assert.Equal(Bytes(1001, 1500), run.Source.LostBytes);
+        Assert.Contains($"{Bytes(1001, 1500)} bytes after offset {Bytes(1, 1000)} are lost", LogText, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(200, false)]
     [InlineData(3000, false)]
