@@ -200,9 +200,8 @@ public sealed partial class FileTailSource
         /// </summary>
         private void Resume(TargetLineage lineage, DiscoveredFile? current, List<PositionEntry> entries, DateTimeOffset now)
         {
-            var siblings = Siblings(lineage);
+            var (siblings, heads) = StableSiblings(lineage, current);
             var count = siblings.Count;
-            var heads = new FileFingerprintHead?[count + 1];
             var matched = new PositionEntry?[count + 1];
             var lost = new List<PositionEntry>();
             var anyIdentity = false;
@@ -340,14 +339,39 @@ public sealed partial class FileTailSource
                 }
             }
 
-            ReadOnlySpan<byte> Head(int index)
-            {
-                var head = heads[index] ??= ReadHead(index == count ? current!.Path : siblings[index].Path, index != count && siblings[index].Compressed);
-                return head.Bytes;
-            }
+            ReadOnlySpan<byte> Head(int index) => heads[index];
 
             // Renamed only: the same inode, and (when it was fingerprinted) the same first bytes, else the inode was reused.
             bool SameStart(int index, PositionEntry entry) => entry.Fingerprint.Length == 0 || entry.Fingerprint.MatchesHead(Head(index));
+        }
+
+        /// <summary>
+        /// The siblings of a target and their first bytes (the current file's last), as one consistent picture: listed
+        /// again while a rotation renamed files between the listing and the reads (a head read through a name must
+        /// be of the file listed under it), as resuming decides once what each file is.
+        /// </summary>
+        private (List<RotatedFile> Siblings, byte[][] Heads) StableSiblings(TargetLineage lineage, DiscoveredFile? current)
+        {
+            const int Attempts = 10;
+            for (var attempt = 1; ; attempt++)
+            {
+                var siblings = attempt == 1 ? Siblings(lineage) : RotatedSiblings.Find(RotatedSiblings.List(lineage.Directory), lineage.Directory, lineage.Name);
+                var heads = new byte[siblings.Count + 1][];
+                var moved = false;
+                for (var i = 0; i <= siblings.Count && !moved; i++)
+                {
+                    var (path, compressed, identity) = i < siblings.Count ? (siblings[i].Path, siblings[i].Compressed, siblings[i].Identity) : (current?.Path, false, current?.Identity ?? default);
+                    var bytes = new byte[FileFingerprint.Size];
+                    var read = path is null ? 0 : FileFingerprint.ReadHead(path, compressed, identity, bytes);
+                    moved = read == FileFingerprint.Moved;
+                    heads[i] = read < 0 ? [] : bytes[..read];
+                }
+
+                if (!moved || attempt == Attempts)
+                {
+                    return (siblings, heads);
+                }
+            }
         }
 
         private static bool IsReadThrough(RotatedFile sibling, long offset) =>
@@ -391,10 +415,10 @@ public sealed partial class FileTailSource
                     continue;
                 }
 
-                var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
+                var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, sibling.Identity, _head);
                 if (count < 0)
                 {
-                    // Unreadable now: decided on a later scan.
+                    // Unreadable now, or renamed since the listing: decided on a later scan.
                     continue;
                 }
 
@@ -562,7 +586,7 @@ public sealed partial class FileTailSource
                         continue;
                     }
 
-                    var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
+                    var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, sibling.Identity, _head);
                     if (count > 0 && file.Fingerprint.MatchesHead(_head.AsSpan(0, count)))
                     {
                         Relocate(file, sibling);
@@ -675,7 +699,7 @@ public sealed partial class FileTailSource
                     continue;
                 }
 
-                var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
+                var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, sibling.Identity, _head);
                 if (count > 0 && fingerprint.MatchesHead(_head.AsSpan(0, count)))
                 {
                     best = sibling;
@@ -698,19 +722,11 @@ public sealed partial class FileTailSource
 
         private FileFingerprint HeadFingerprint(RotatedFile sibling)
         {
-            var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
+            var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, sibling.Identity, _head);
             return count < 0 ? default : FileFingerprint.Of(_head.AsSpan(0, count));
-        }
-
-        private static FileFingerprintHead ReadHead(string path, bool compressed)
-        {
-            var bytes = new byte[FileFingerprint.Size];
-            var count = FileFingerprint.ReadHead(path, compressed, bytes);
-            return new FileFingerprintHead(count < 0 ? [] : bytes[..count]);
         }
 
         private LineSplitter NewSplitter() => new(_options.MaxLineBytes, _options.OversizedLines);
 
-        private sealed record FileFingerprintHead(byte[] Bytes);
     }
 }
