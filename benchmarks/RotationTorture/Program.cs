@@ -63,11 +63,6 @@ foreach (var run in runs)
         Console.WriteLine($"  missing (first {result.Missing.Count}): {string.Join(' ', result.Missing)}");
         failed = true;
     }
-
-    if (run.WorkDirectory is not null)
-    {
-        Console.WriteLine($"  files kept in {run.WorkDirectory}");
-    }
 }
 
 return failed ? 1 : 0;
