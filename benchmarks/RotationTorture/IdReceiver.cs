@@ -112,6 +112,37 @@ internal sealed class IdReceiver : IAsyncDisposable
         return missing;
     }
 
+    /// <summary>The ids received other than once, as ranges per pod (<c>pod0 missing 16401-24600</c>, <c>pod1 x2 100-200</c>), for the journal.</summary>
+    public List<string> Anomalies()
+    {
+        var ranges = new List<string>();
+        lock (_lock)
+        {
+            for (var pod = 0; pod < _counts.Length; pod++)
+            {
+                var counts = _counts[pod];
+                var start = 1;
+                for (var id = 2; id <= counts.Length; id++)
+                {
+                    if (id < counts.Length && counts[id] == counts[start])
+                    {
+                        continue;
+                    }
+
+                    if (counts[start] != 1)
+                    {
+                        var what = counts[start] == 0 ? "missing" : $"x{counts[start]}";
+                        ranges.Add($"pod{pod} {what} {start}-{id - 1} ({id - start} ids)");
+                    }
+
+                    start = id;
+                }
+            }
+        }
+
+        return ranges;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync().ConfigureAwait(false);

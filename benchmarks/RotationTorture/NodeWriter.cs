@@ -32,9 +32,12 @@ internal sealed class NodeWriter
     private int _rotations;
     private long _written;
 
-    public NodeWriter(NodeWriterOptions options)
+    private readonly Journal _journal;
+
+    public NodeWriter(NodeWriterOptions options, Journal? journal = null)
     {
         _options = options;
+        _journal = journal ?? new Journal(null);
         _pods = new Pod[options.Pods];
         for (var i = 0; i < options.Pods; i++)
         {
@@ -43,6 +46,7 @@ internal sealed class NodeWriter
                 : Path.Combine(options.Root, "var", "log", "app", $"pod{i}.log");
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             _pods[i] = new Pod(i, path);
+            _journal.Write($"pod{i}: {path} ({Journal.Inode(path)}) created");
         }
     }
 
@@ -53,6 +57,9 @@ internal sealed class NodeWriter
 
     /// <summary>How many lines were written so far.</summary>
     public long Written => Interlocked.Read(ref _written);
+
+    /// <summary>About how many lines one generation holds.</summary>
+    public long LinesPerGeneration => _options.RotateBytes / Line(0, 1).Length;
 
     /// <summary>How many rotations happened so far (all pods).</summary>
     public int Rotations => Volatile.Read(ref _rotations);
@@ -175,7 +182,10 @@ internal sealed class NodeWriter
         }
 
         pod.Writer.Dispose();
+        _journal.Write($"pod{pod.Index}: renamed to {Path.GetFileName(rotated)} ({Journal.Inode(rotated)}) holding ids {pod.FirstId}-{pod.Next - 1}");
+        pod.FirstId = pod.Next;
         pod.Writer = Pod.Open(pod.Path);
+        _journal.Write($"pod{pod.Index}: new {Path.GetFileName(pod.Path)} ({Journal.Inode(pod.Path)}) from id {pod.FirstId}");
 
         var directory = Path.GetDirectoryName(pod.Path)!;
         var name = Path.GetFileName(pod.Path);
@@ -190,14 +200,18 @@ internal sealed class NodeWriter
             }
 
             File.Move(old + ".gz.tmp", old + ".gz");
+            var inode = Journal.Inode(old);
             File.Delete(old);
+            _journal.Write($"pod{pod.Index}: compressed {Path.GetFileName(old)} ({inode}) to {Path.GetFileName(old)}.gz ({Journal.Inode(old + ".gz")}), deleted the plain file");
         }
 
         var rotatedFiles = Directory.GetFiles(directory).Where(f => Path.GetFileName(f).StartsWith(name + ".", StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
         foreach (var excess in rotatedFiles.Take(Math.Max(0, rotatedFiles.Count - (_options.MaxFiles - 1))))
         {
+            var inode = Journal.Inode(excess);
             File.Delete(excess);
             Deleted++;
+            _journal.Write($"pod{pod.Index}: deleted {Path.GetFileName(excess)} ({inode}) (file limit)");
         }
     }
 
@@ -205,10 +219,13 @@ internal sealed class NodeWriter
     {
         var keep = _options.MaxFiles - 1;
         string Numbered(int n, bool gz) => $"{pod.Path}.{n}{(gz ? ".gz" : string.Empty)}";
+        string Name(string path) => $"{Path.GetFileName(path)} ({Journal.Inode(path)})";
         if (File.Exists(Numbered(keep, true)))
         {
+            var deleted = Name(Numbered(keep, true));
             File.Delete(Numbered(keep, true));
             Deleted++;
+            _journal.Write($"pod{pod.Index}: deleted {deleted} (file limit)");
         }
 
         for (var n = keep - 1; n >= 2; n--)
@@ -216,12 +233,14 @@ internal sealed class NodeWriter
             if (File.Exists(Numbered(n, true)))
             {
                 File.Move(Numbered(n, true), Numbered(n + 1, true));
+                _journal.Write($"pod{pod.Index}: renamed {Path.GetFileName(Numbered(n, true))} to {Name(Numbered(n + 1, true))}");
             }
         }
 
         if (File.Exists(Numbered(1, false)))
         {
             // delaycompress: the previous copy is compressed one rotation later, in place (as gzip writes it).
+            var plain = Name(Numbered(1, false));
             using (var input = File.OpenRead(Numbered(1, false)))
             using (var output = new GZipStream(File.Create(Numbered(2, true)), CompressionLevel.Fastest))
             {
@@ -229,13 +248,18 @@ internal sealed class NodeWriter
             }
 
             File.Delete(Numbered(1, false));
+            _journal.Write($"pod{pod.Index}: compressed {plain} to {Name(Numbered(2, true))}, deleted the plain file");
         }
 
         File.Copy(pod.Path, Numbered(1, false));
+        _journal.Write($"pod{pod.Index}: copied {Name(pod.Path)} to {Name(Numbered(1, false))} holding ids {pod.FirstId}-{pod.Next - 1}");
         using (var truncate = new FileStream(pod.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
         {
             truncate.SetLength(0);
         }
+
+        _journal.Write($"pod{pod.Index}: truncated {Name(pod.Path)}, new content from id {pod.Next}");
+        pod.FirstId = pod.Next;
 
         // A normal writer appends (O_APPEND): its next write lands at the new end, not at its old offset.
         pod.Writer.Dispose();
@@ -258,6 +282,9 @@ internal sealed class NodeWriter
         public FileStream Writer { get; set; } = Open(path);
 
         public int Next { get; set; } = 1;
+
+        /// <summary>The first id in the current file (for the journal).</summary>
+        public int FirstId { get; set; } = 1;
 
         public long Size { get; set; }
 

@@ -74,17 +74,22 @@ internal static class CompressedLog
     /// <summary>Whether a gzip file's trailer says its content is <paramref name="uncompressedLength"/> bytes long.</summary>
     public static bool TrailerSays(SafeFileHandle handle, long uncompressedLength)
     {
+        var length = TrailerLength(handle);
+        return length >= 0 && length == (uint)uncompressedLength;
+    }
+
+    /// <summary>The uncompressed length a gzip file's trailer gives (modulo 2^32; of its last member), or -1 when it has none.</summary>
+    public static long TrailerLength(SafeFileHandle handle)
+    {
         Span<byte> trailer = stackalloc byte[4];
         try
         {
             var length = RandomAccess.GetLength(handle);
-            return length >= 18
-                && RandomAccess.Read(handle, trailer, length - 4) == 4
-                && BinaryPrimitives.ReadUInt32LittleEndian(trailer) == (uint)uncompressedLength;
+            return length >= 18 && RandomAccess.Read(handle, trailer, length - 4) == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(trailer) : -1;
         }
         catch (IOException)
         {
-            return false;
+            return -1;
         }
     }
 

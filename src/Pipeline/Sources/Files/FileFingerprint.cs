@@ -77,6 +77,45 @@ internal readonly record struct FileFingerprint(ulong Hash, int Length)
         }
     }
 
+    /// <summary>What <see cref="ReadHead(string, bool, FileIdentity, Span{byte})"/> returns when the path names another file now.</summary>
+    public const int Moved = -2;
+
+    /// <summary>
+    /// Reads up to <see cref="Size"/> first bytes of the file at <paramref name="path"/> (uncompressed, for a
+    /// compressed one) only if it is still the file <paramref name="identity"/> names: a rotation renames files between
+    /// a directory listing and the reads that follow it, and a head read from the next file to take the name would
+    /// be taken for the listed file's.
+    /// </summary>
+    /// <returns>How many bytes were read; -1 when it cannot be read; <see cref="Moved"/> when another file is at the path now.</returns>
+    public static int ReadHead(string path, bool compressed, FileIdentity identity, Span<byte> head)
+    {
+        head = head[..Size];
+        try
+        {
+            using var file = compressed ? CompressedLog.Open(path) : FileStat.OpenRead(path, bufferSize: 0);
+            if (!FileStat.TryStat(file.SafeFileHandle, path, out var status) || status.Identity != identity)
+            {
+                return Moved;
+            }
+
+            if (!compressed)
+            {
+                return ReadHead(file.SafeFileHandle, head);
+            }
+
+            using var gzip = CompressedLog.Decompress(file);
+            return gzip.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        catch (FileNotFoundException)
+        {
+            return Moved;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>Reads up to <see cref="Size"/> first bytes of an open file into <paramref name="head"/>.</summary>
     /// <returns>How many bytes were read.</returns>
     public static int ReadHead(SafeFileHandle handle, Span<byte> head)

@@ -50,7 +50,7 @@ internal static partial class FileTailLog
     [LoggerMessage(314, LogLevel.Warning, "{Path} ({Identity}) was deleted before it was read to its end: {Bytes} bytes after offset {Offset} are lost")]
     public static partial void DeletedBeforeRead(ILogger logger, string path, FileIdentity identity, long bytes, long offset);
 
-    [LoggerMessage(315, LogLevel.Information, "{Target} ({Identity}) in the positions file is gone from disk; what it held beyond offset {Offset}, if anything, was not read")]
+    [LoggerMessage(315, LogLevel.Warning, "{Target} ({Identity}) in the positions file is gone from disk; what it held beyond offset {Offset}, if anything, was not read")]
     public static partial void StoredFileGone(ILogger logger, string target, FileIdentity identity, long offset);
 
     [LoggerMessage(316, LogLevel.Information, "{Path} was truncated (copytruncate); reading the rest of its previous content from the copy {Copy} from offset {Offset}")]

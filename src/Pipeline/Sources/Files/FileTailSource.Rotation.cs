@@ -166,7 +166,12 @@ public sealed partial class FileTailSource
                 if (_firstScan)
                 {
                     // There before the agent first started: old data, not read (Promtail does not read rotated files either).
-                    lineage.MarkSeen(sibling.Identity, HeadFingerprint(sibling));
+                    var fingerprint = HeadFingerprint(sibling);
+                    lineage.MarkSeen(sibling.Identity, fingerprint, sibling);
+                    lock (StateLock)
+                    {
+                        lineage.SetPredecessor(sibling.Identity, fingerprint, sibling.Path, sibling.Compressed ? 0 : sibling.Size);
+                    }
                 }
                 else
                 {
@@ -195,9 +200,8 @@ public sealed partial class FileTailSource
         /// </summary>
         private void Resume(TargetLineage lineage, DiscoveredFile? current, List<PositionEntry> entries, DateTimeOffset now)
         {
-            var siblings = Siblings(lineage);
+            var (siblings, heads) = StableSiblings(lineage, current);
             var count = siblings.Count;
-            var heads = new FileFingerprintHead?[count + 1];
             var matched = new PositionEntry?[count + 1];
             var lost = new List<PositionEntry>();
             var anyIdentity = false;
@@ -220,7 +224,7 @@ public sealed partial class FileTailSource
 
                 anyIdentity = true;
                 var at = -1;
-                if (current is not null && matched[count] is null && current.Identity == entry.Identity && SameStart(count, entry))
+                if (current is not null && matched[count] is null && !entry.ReadThrough && current.Identity == entry.Identity && SameStart(count, entry))
                 {
                     at = count;
                 }
@@ -259,24 +263,32 @@ public sealed partial class FileTailSource
                 matched[at] = entry;
             }
 
+            // The newest stored generation found. A current file stored too short to be fingerprinted proves nothing:
+            // the file at its path with its inode may have been truncated and written again (copytruncate keeps the
+            // inode) or be a new file on a reused inode, so siblings after the newest stored rotated generation (the
+            // one read before it, stored with it for this) rotated after it and are read.
             var newest = -1;
             for (var i = 0; i <= count; i++)
             {
-                if (matched[i] is not null)
+                if (matched[i] is { } found && (i < count || found.Fingerprint.IsComplete || !anyIdentity))
                 {
                     newest = i;
                 }
             }
 
+            RotatedFile? predecessor = null;
+            long predecessorLength = 0;
+            FileFingerprint predecessorFingerprint = default;
             for (var i = 0; i < count; i++)
             {
                 var sibling = siblings[i];
                 var fingerprint = FileFingerprint.Of(Head(i));
                 if (matched[i] is { } entry)
                 {
-                    if (IsReadThrough(sibling, entry.Offset))
+                    if (entry.ReadThrough || IsReadThrough(sibling, entry.Offset))
                     {
-                        lineage.MarkSeen(sibling.Identity, fingerprint);
+                        lineage.MarkSeen(sibling.Identity, fingerprint, sibling);
+                        (predecessor, predecessorLength, predecessorFingerprint) = (sibling, entry.Offset, fingerprint);
                     }
                     else
                     {
@@ -290,7 +302,16 @@ public sealed partial class FileTailSource
                 }
                 else
                 {
-                    lineage.MarkSeen(sibling.Identity, fingerprint);
+                    lineage.MarkSeen(sibling.Identity, fingerprint, sibling);
+                    (predecessor, predecessorLength, predecessorFingerprint) = (sibling, sibling.Compressed ? 0 : sibling.Size, fingerprint);
+                }
+            }
+
+            if (predecessor is not null)
+            {
+                lock (StateLock)
+                {
+                    lineage.SetPredecessor(predecessor.Identity, predecessorFingerprint, predecessor.Path, predecessorLength);
                 }
             }
 
@@ -302,24 +323,55 @@ public sealed partial class FileTailSource
 
             foreach (var entry in lost)
             {
+                if (entry.ReadThrough)
+                {
+                    continue;
+                }
+
                 if (entry.Size > entry.Offset)
                 {
                     ReportLost(entry.SeenAt ?? entry.Path, entry.Identity, entry.Offset, entry.Size - entry.Offset, lineage);
                 }
-                else if (entry.Size < 0)
+                else if (entry.Size < 0 || (entry.Rotated && entry.Size == 0))
                 {
-                    FileTailLog.StoredFileGone(_context.Logger, entry.Path, entry.Identity, entry.Offset);
+                    // A generation not fully acknowledged, of unknown length (compressed): lines after the offset may be lost.
+                    FileTailLog.StoredFileGone(_context.Logger, entry.SeenAt ?? entry.Path, entry.Identity, entry.Offset);
                 }
             }
 
-            ReadOnlySpan<byte> Head(int index)
-            {
-                var head = heads[index] ??= ReadHead(index == count ? current!.Path : siblings[index].Path, index != count && siblings[index].Compressed);
-                return head.Bytes;
-            }
+            ReadOnlySpan<byte> Head(int index) => heads[index];
 
             // Renamed only: the same inode, and (when it was fingerprinted) the same first bytes, else the inode was reused.
             bool SameStart(int index, PositionEntry entry) => entry.Fingerprint.Length == 0 || entry.Fingerprint.MatchesHead(Head(index));
+        }
+
+        /// <summary>
+        /// The siblings of a target and their first bytes (the current file's last), as one consistent picture: listed
+        /// again while a rotation renamed files between the listing and the reads (a head read through a name must
+        /// be of the file listed under it), as resuming decides once what each file is.
+        /// </summary>
+        private (List<RotatedFile> Siblings, byte[][] Heads) StableSiblings(TargetLineage lineage, DiscoveredFile? current)
+        {
+            const int Attempts = 10;
+            for (var attempt = 1; ; attempt++)
+            {
+                var siblings = attempt == 1 ? Siblings(lineage) : RotatedSiblings.Find(RotatedSiblings.List(lineage.Directory), lineage.Directory, lineage.Name);
+                var heads = new byte[siblings.Count + 1][];
+                var moved = false;
+                for (var i = 0; i <= siblings.Count && !moved; i++)
+                {
+                    var (path, compressed, identity) = i < siblings.Count ? (siblings[i].Path, siblings[i].Compressed, siblings[i].Identity) : (current?.Path, false, current?.Identity ?? default);
+                    var bytes = new byte[FileFingerprint.Size];
+                    var read = path is null ? 0 : FileFingerprint.ReadHead(path, compressed, identity, bytes);
+                    moved = read == FileFingerprint.Moved;
+                    heads[i] = read < 0 ? [] : bytes[..read];
+                }
+
+                if (!moved || attempt == Attempts)
+                {
+                    return (siblings, heads);
+                }
+            }
         }
 
         private static bool IsReadThrough(RotatedFile sibling, long offset) =>
@@ -357,23 +409,36 @@ public sealed partial class FileTailSource
                     continue;
                 }
 
-                if (lineage.IsSeen(sibling.Identity))
+                var seen = lineage.IsSeen(sibling);
+                if (seen == true)
                 {
                     continue;
                 }
 
-                var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
-                if (count < 0 || (count < FileFingerprint.Size && !HasSettled(sibling)))
+                var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, sibling.Identity, _head);
+                if (count < 0)
                 {
-                    // Unreadable now, or a copy or compression still being written: decided on a later scan.
+                    // Unreadable now, or renamed since the listing: decided on a later scan.
                     continue;
                 }
 
                 var head = _head.AsSpan(0, count);
+                if (seen is null && lineage.ConfirmSeen(sibling, head))
+                {
+                    continue;
+                }
+
+                if (count < FileFingerprint.Size && !HasSettled(sibling))
+                {
+                    // A copy or compression still being written: decided on a later scan.
+                    continue;
+                }
+
                 if (count == 0 || IsContentOf(lineage, head) || lineage.IsSeenContent(head))
                 {
-                    // A copy or compressed form of a generation being read or already read.
-                    lineage.MarkSeen(sibling.Identity, FileFingerprint.Of(head));
+                    // A copy or compressed form of a generation being read or already read (or empty so far: it is
+                    // looked at again if it changes).
+                    lineage.MarkSeen(sibling.Identity, FileFingerprint.Of(head), sibling);
                     continue;
                 }
 
@@ -445,7 +510,12 @@ public sealed partial class FileTailSource
 
             // Held open from now on, so the node compressing or deleting it does not take its lines; without a free
             // handle it is looked for again on its turn.
-            TryOpen(file);
+            if (TryOpen(file) && file.Compressed)
+            {
+                // The uncompressed length its trailer gives: what its deletion before it was read would take with it.
+                file.KnownSize = CompressedLog.TrailerLength(file.Stream!.SafeFileHandle);
+            }
+
             file.Restart(start, _context.CreateAckTracker(start));
             lock (StateLock)
             {
@@ -516,7 +586,7 @@ public sealed partial class FileTailSource
                         continue;
                     }
 
-                    var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
+                    var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, sibling.Identity, _head);
                     if (count > 0 && file.Fingerprint.MatchesHead(_head.AsSpan(0, count)))
                     {
                         Relocate(file, sibling);
@@ -629,7 +699,7 @@ public sealed partial class FileTailSource
                     continue;
                 }
 
-                var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
+                var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, sibling.Identity, _head);
                 if (count > 0 && fingerprint.MatchesHead(_head.AsSpan(0, count)))
                 {
                     best = sibling;
@@ -652,19 +722,11 @@ public sealed partial class FileTailSource
 
         private FileFingerprint HeadFingerprint(RotatedFile sibling)
         {
-            var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, _head);
+            var count = FileFingerprint.ReadHead(sibling.Path, sibling.Compressed, sibling.Identity, _head);
             return count < 0 ? default : FileFingerprint.Of(_head.AsSpan(0, count));
-        }
-
-        private static FileFingerprintHead ReadHead(string path, bool compressed)
-        {
-            var bytes = new byte[FileFingerprint.Size];
-            var count = FileFingerprint.ReadHead(path, compressed, bytes);
-            return new FileFingerprintHead(count < 0 ? [] : bytes[..count]);
         }
 
         private LineSplitter NewSplitter() => new(_options.MaxLineBytes, _options.OversizedLines);
 
-        private sealed record FileFingerprintHead(byte[] Bytes);
     }
 }

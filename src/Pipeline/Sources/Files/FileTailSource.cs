@@ -494,7 +494,29 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
                 {
                     entries.Add(file.ToEntry());
                 }
+
+                foreach (var file in Order)
+                {
+                    // A current file too short to be fingerprinted is stored with the generation read before it.
+                    if (!file.Released && !file.Finishing && !file.Fingerprint.IsComplete && file.Lineage.Predecessor is { } predecessor && !IsSettling(predecessor))
+                    {
+                        entries.Add(predecessor);
+                    }
+                }
             }
+        }
+
+        private bool IsSettling(PositionEntry entry)
+        {
+            foreach (var file in _settling)
+            {
+                if (file.Identity == entry.Identity && file.Fingerprint == entry.Fingerprint)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private async Task<bool> ReadFileAsync(TailedFile file, DateTimeOffset now, long timestamp, CancellationToken cancellationToken)
@@ -1056,6 +1078,10 @@ public sealed partial class FileTailSource : ILogSource, IDrainAware
 
                 file.Lineage.Remove(file);
                 file.Lineage.MarkSeen(file.Identity, file.Fingerprint);
+                if (file.Finishing)
+                {
+                    file.Lineage.SetPredecessor(file.Identity, file.Fingerprint, file.SeenAt, file.Splitter.Position);
+                }
                 if (!file.IsSettled)
                 {
                     // Its last lines may still be in flight: it stays in the positions file until they are acknowledged.

@@ -13,18 +13,25 @@ namespace Pipeline.Sources.Files;
 /// <param name="Size">The size last seen (-1 when unknown): what a file deleted before it was read took with it.</param>
 /// <param name="Rotated">Whether the file was rotated away from <paramref name="Path"/> (a generation still being read).</param>
 /// <param name="SeenAt">Where a rotated file was last seen, if anywhere.</param>
+/// <param name="ReadThrough">A rotated generation read to its end: stored only as the generation before a current file
+/// too short to be fingerprinted (whose identity cannot tell whether it rotated since), so that a restart knows which
+/// siblings came after it and were never read.</param>
 internal readonly record struct PositionEntry(
-    string Path, long Offset, FileIdentity Identity, FileFingerprint Fingerprint, long Size = -1, bool Rotated = false, string? SeenAt = null)
+    string Path, long Offset, FileIdentity Identity, FileFingerprint Fingerprint, long Size = -1, bool Rotated = false, string? SeenAt = null, bool ReadThrough = false)
 {
-    /// <summary>The entry's key in the file: its path, or for a rotated generation the path plus its identity.</summary>
-    public string Key => Rotated ? $"{Path}@{Identity}" : Path;
+    /// <summary>
+    /// The entry's key in the file: its path, or for a rotated generation the path plus its identity and fingerprint
+    /// (an inode freed by a deleted generation is soon reused by the next copy or compressed file, so two generations
+    /// of one target can share an identity).
+    /// </summary>
+    public string Key => Rotated ? $"{Path}@{Identity}#{Fingerprint.Hash:x16}" : Path;
 }
 
 /// <summary>
 /// The positions file: per tailed file, the committed offset, in Promtail's YAML shape
 /// (<c>positions: {path: "offset"}</c>, so a Promtail positions file can be taken over) plus a <c>files</c> map with
 /// what Promtail lacks: device, inode, a fingerprint of the first bytes and the size last seen; and for rotated
-/// generations not yet fully acknowledged (only in <c>files</c>, keyed <c>&lt;path&gt;@&lt;device&gt;:&lt;inode&gt;</c>)
+/// generations not yet fully acknowledged (only in <c>files</c>, keyed <c>&lt;path&gt;@&lt;device&gt;:&lt;inode&gt;#&lt;fingerprint&gt;</c>)
 /// the <c>target</c> path they were rotated away from and the <c>path</c> they were last seen at.
 /// </summary>
 /// <remarks>
@@ -65,7 +72,8 @@ internal sealed class PositionsFile
         return byPath != 0 ? byPath
             : a.Rotated != b.Rotated ? a.Rotated.CompareTo(b.Rotated)
             : a.Identity.Device != b.Identity.Device ? a.Identity.Device.CompareTo(b.Identity.Device)
-            : a.Identity.Inode.CompareTo(b.Identity.Inode);
+            : a.Identity.Inode != b.Identity.Inode ? a.Identity.Inode.CompareTo(b.Identity.Inode)
+            : a.Fingerprint.Hash.CompareTo(b.Fingerprint.Hash);
     };
 
     private readonly TimeProvider _timeProvider;
@@ -212,7 +220,7 @@ internal sealed class PositionsFile
         foreach (var entry in sorted)
         {
             text.Append("  ");
-            AppendQuoted(text, entry.Path, entry.Rotated ? entry.Identity : null);
+            AppendQuoted(text, entry.Path, entry.Rotated ? entry : null);
             text.Append(":\n");
             if (entry.Rotated)
             {
@@ -235,6 +243,11 @@ internal sealed class PositionsFile
             if (entry.Size >= 0)
             {
                 text.Append(CultureInfo.InvariantCulture, $"    size: {entry.Size}\n");
+            }
+
+            if (entry.Rotated && entry.ReadThrough)
+            {
+                text.Append("    read: true\n");
             }
         }
 
@@ -424,7 +437,7 @@ internal sealed class PositionsFile
             }
 
             var entry = new PositionEntry(
-                file.Target, file.Offset, new FileIdentity(file.Device, file.Inode), new FileFingerprint(file.Fingerprint, file.FingerprintBytes), file.Size, Rotated: true, file.SeenAt);
+                file.Target, file.Offset, new FileIdentity(file.Device, file.Inode), new FileFingerprint(file.Fingerprint, file.FingerprintBytes), file.Size, Rotated: true, file.SeenAt, file.ReadThrough);
             entries[entry.Key] = entry;
         }
 
@@ -462,7 +475,10 @@ internal sealed class PositionsFile
             case "path" when value.Length > 0:
                 current.SeenAt = value;
                 break;
-            case "device" or "inode" or "fingerprint" or "fingerprint_bytes" or "offset" or "size" or "target" or "path":
+            case "read" when value is "true" or "false":
+                current.ReadThrough = value == "true";
+                break;
+            case "device" or "inode" or "fingerprint" or "fingerprint_bytes" or "offset" or "size" or "target" or "path" or "read":
                 error = $"invalid value '{value}' for '{key}' of '{file}'";
                 return false;
             default:
@@ -662,7 +678,7 @@ internal sealed class PositionsFile
     }
 
     /// <summary>Appends a double-quoted scalar; with an identity, the key of a rotated entry (<c>path@device:inode</c>).</summary>
-    private static void AppendQuoted(StringBuilder text, string value, FileIdentity? identity = null)
+    private static void AppendQuoted(StringBuilder text, string value, PositionEntry? rotated = null)
     {
         text.Append('"');
         foreach (var c in value)
@@ -684,9 +700,9 @@ internal sealed class PositionsFile
             }
         }
 
-        if (identity is { } id)
+        if (rotated is { } entry)
         {
-            text.Append(CultureInfo.InvariantCulture, $"@{id.Device}:{id.Inode}");
+            text.Append(CultureInfo.InvariantCulture, $"@{entry.Identity.Device}:{entry.Identity.Inode}#{entry.Fingerprint.Hash:x16}");
         }
 
         text.Append('"');
@@ -715,6 +731,7 @@ internal sealed class PositionsFile
         public long Size;
         public string? Target;
         public string? SeenAt;
+        public bool ReadThrough;
 
         public static FileDetails New => new() { Offset = -1, Size = -1 };
     }

@@ -74,26 +74,87 @@ internal sealed class TargetLineage
 
     public void Remove(TailedFile file) => _chain.Remove(file);
 
+    /// <summary>
+    /// The newest generation read to its end, or there before the agent started (never read): stored with a current
+    /// file too short to be fingerprinted, so that a restart tells the siblings rotated after it (unread) from it and
+    /// the ones before it. Changed under the source's state lock (a positions write reads it).
+    /// </summary>
+    public PositionEntry? Predecessor { get; private set; }
+
+    /// <summary>Records <paramref name="identity"/> as the newest generation read through (see <see cref="Predecessor"/>).</summary>
+    public void SetPredecessor(FileIdentity identity, FileFingerprint fingerprint, string? seenAt, long length) =>
+        Predecessor = new PositionEntry(Path, Math.Max(0, length), identity, fingerprint, length, Rotated: true, seenAt, ReadThrough: true);
+
     /// <summary>Remembers a generation as read (or not to be read), by identity and fingerprint.</summary>
-    public void MarkSeen(FileIdentity identity, FileFingerprint fingerprint)
+    /// <param name="identity">Its device and inode.</param>
+    /// <param name="fingerprint">Its first bytes.</param>
+    /// <param name="sibling">The sibling it was found as, when it was (its size and modification time confirm it on later scans).</param>
+    public void MarkSeen(FileIdentity identity, FileFingerprint fingerprint, RotatedFile? sibling = null)
     {
-        if (!IsSeen(identity))
+        var seen = Find(identity);
+        if (seen is null)
         {
-            _seen.Add(new Seen(identity, fingerprint));
+            _seen.Add(seen = new Seen(identity, fingerprint));
+        }
+        else if (seen.Fingerprint != fingerprint && fingerprint.Length > 0)
+        {
+            // The same inode with other first bytes: a freed inode reused by a newer generation.
+            seen.Fingerprint = fingerprint;
+            seen.Stat = null;
+        }
+
+        if (sibling is not null && sibling.Identity == identity)
+        {
+            seen.Stat = (sibling.Size, sibling.ModifiedNs);
         }
     }
 
-    public bool IsSeen(FileIdentity identity)
+    public bool IsSeen(FileIdentity identity) => Find(identity) is not null;
+
+    /// <summary>
+    /// Whether <paramref name="sibling"/> is a generation already seen: its inode is, and it is the same file (its
+    /// size and modification time unchanged since it was last confirmed). <see langword="null"/> when its inode was
+    /// seen but it changed since: <see cref="ConfirmSeen"/> decides by its first bytes.
+    /// </summary>
+    public bool? IsSeen(RotatedFile sibling)
+    {
+        var seen = Find(sibling.Identity);
+        return seen is null ? false : seen.Stat == (sibling.Size, sibling.ModifiedNs) ? true : null;
+    }
+
+    /// <summary>
+    /// Decides whether a sibling whose inode was seen is still that generation, by its first bytes
+    /// <paramref name="head"/>. An inode freed by a deleted generation is soon reused (ext4 does) by the next copy or
+    /// compressed file, which is new: it is then forgotten as seen, and <see langword="false"/> returned.
+    /// </summary>
+    public bool ConfirmSeen(RotatedFile sibling, ReadOnlySpan<byte> head)
+    {
+        if (Find(sibling.Identity) is not { } seen)
+        {
+            return false;
+        }
+
+        if (!seen.Fingerprint.MatchesHead(head))
+        {
+            _seen.Remove(seen);
+            return false;
+        }
+
+        seen.Stat = (sibling.Size, sibling.ModifiedNs);
+        return true;
+    }
+
+    private Seen? Find(FileIdentity identity)
     {
         foreach (var seen in _seen)
         {
             if (seen.Identity == identity)
             {
-                return true;
+                return seen;
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>Whether a file starting with <paramref name="head"/> is a copy or compressed form of a generation already read.</summary>
@@ -134,7 +195,10 @@ internal sealed class TargetLineage
     {
         public FileIdentity Identity { get; } = identity;
 
-        public FileFingerprint Fingerprint { get; } = fingerprint;
+        public FileFingerprint Fingerprint { get; set; } = fingerprint;
+
+        /// <summary>Size and modification time when it was last confirmed to be this generation.</summary>
+        public (long Size, long ModifiedNs)? Stat { get; set; }
 
         public int Missing { get; set; }
     }

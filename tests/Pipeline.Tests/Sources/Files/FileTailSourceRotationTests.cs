@@ -104,6 +104,52 @@ public sealed class FileTailSourceRotationTests : FileTailTestBase
     }
 
     [Fact]
+    public async Task Restart_CopyTruncatedTwiceWhileDownAfterStopOnEmptyFile_BothCopiesRead()
+    {
+        // Stopped right after a copytruncate: the file is empty (nothing to fingerprint) and keeps its inode. While
+        // down it is written and copytruncated again: the previous copy is compressed (delaycompress), the new one
+        // holds lines never read. The stored generation read before the empty file tells the new copy from the old.
+        var file = Path.Combine(Root, "app.log");
+        var options = Options("*.log");
+        WriteNumbers(file, 1, 1000);
+        await using (var first = await StartAsync(options))
+        {
+            await first.WaitForCountAsync(1000);
+            CopyTruncate(file, file + ".1");
+            await WaitForPositionsAsync(first.Source, text => text.Contains($"\"{file}\": \"0\"\n", StringComparison.Ordinal) && text.Contains("fingerprint_bytes: 0\n", StringComparison.Ordinal));
+        }
+
+        Logs.Collector.Clear();
+        WriteNumbers(file, 1001, 1500);
+        Gzip(file + ".1");
+        File.Move(file + ".1.gz", file + ".2.gz");
+        CopyTruncate(file, file + ".1");
+        WriteNumbers(file, 1501, 1600);
+
+        await using var run = await StartAsync(options);
+
+        await AssertReadsAsync(run, 1001, 1600);
+    }
+
+    [Fact]
+    public async Task Restart_StoredEmptyFileWhoseInodeNowHoldsANewFile_GenerationRotatedWhileDownRead()
+    {
+        // The file was empty when last stored; while down it was written, rotated and compressed, and the new file at
+        // the path got the freed inode. Its identity matches, but an empty fingerprint proves nothing: the rotated
+        // generation is read, then the new file.
+        var rotated = Path.Combine(PodDirectory, "0.log.20261126-100100");
+        WriteNumbers(rotated, 1, 1000);
+        GzipLikeKubelet(rotated);
+        WriteNumbers(Current, 1001, 1100);
+        Assert.True(FileStat.TryStat(Current, out var status));
+        new PositionsFile(PositionsPath, Time, NullLogger.Instance).Save([new PositionEntry(Current, 0, status.Identity, FileFingerprint.Empty, Size: 0)]);
+
+        await using var run = await StartAsync(Options(KubeletPattern));
+
+        await AssertReadsAsync(run, 1, 1100);
+    }
+
+    [Fact]
     public async Task Restart_InodeOfStoredFileReusedByUnrelatedFile_NotResumedAtStoredOffset()
     {
         var unrelated = Path.Combine(PodDirectory, "0.log.20261126-090000");
@@ -188,6 +234,31 @@ public sealed class FileTailSourceRotationTests : FileTailTestBase
         // Nothing was read of the target in this run, so the lines it held are not estimated: at least one.
         Assert.Equal(1, Metrics!.Dropped("files", FileTailSource.DeletedBeforeRead));
         Assert.Contains($"{Current} (", LogText, StringComparison.Ordinal);
+        Assert.Contains($"{Bytes(1001, 1500)} bytes after offset {Bytes(1, 1000)} are lost", LogText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Restart_StoredCompressedGenerationDeletedWhileDown_CountedAndLoggedAsDeletedBeforeRead()
+    {
+        // A compressed generation resumed but not acknowledged when the agent stopped, then deleted by the node while
+        // it was down: its length comes from its gzip trailer, so what it took with it is counted, not passed over.
+        var options = Options(KubeletPattern);
+        await StopHalfwayAsync(options, Current, acknowledged: 1000, read: 1500);
+        var rotated = Rotate(Current, "20261126-100100");
+        GzipLikeKubelet(rotated);
+        WriteNumbers(Current, 1501, 1600);
+        await using (var second = await StartAsync(options, autoAcknowledge: false))
+        {
+            await second.WaitForCountAsync(600);
+        }
+
+        File.Delete(rotated + ".gz");
+        Logs.Collector.Clear();
+
+        await using var run = await StartAsync(options);
+
+        await AssertReadsAsync(run, 1501, 1600);
+        Assert.Equal(Bytes(1001, 1500), run.Source.LostBytes);
         Assert.Contains($"{Bytes(1001, 1500)} bytes after offset {Bytes(1, 1000)} are lost", LogText, StringComparison.Ordinal);
     }
 

@@ -37,6 +37,29 @@ public sealed class PositionsFileTests : IDisposable
     }
 
     [Fact]
+    public void Format_ThenParse_TwoRotatedGenerationsOnOneReusedInode_BothKept()
+    {
+        // logrotate deletes app.log.1 (compressed to .2.gz) and copies the file to a new app.log.1, which ext4 gives
+        // the freed inode: the generation still settling and the new copy share an identity, not their first bytes.
+        PositionEntry[] entries =
+        [
+            new("/var/log/app.log", 0, new FileIdentity(2049, 11), default, Size: 0),
+            new("/var/log/app.log", 54290, new FileIdentity(2049, 12), new FileFingerprint(7, 64), Size: 1048720, Rotated: true, SeenAt: "/var/log/app.log.2.gz"),
+            new("/var/log/app.log", 786335, new FileIdentity(2049, 12), new FileFingerprint(8, 64), Size: 1048720, Rotated: true, SeenAt: "/var/log/app.log.1"),
+            new("/var/log/app.log", 1048720, new FileIdentity(2049, 13), new FileFingerprint(9, 64), Size: 1048720, Rotated: true, SeenAt: "/var/log/app.log.3.gz", ReadThrough: true),
+        ];
+
+        var text = PositionsFile.Format(entries);
+        Assert.True(PositionsFile.TryParse(text, out var parsed, out var error), error);
+
+        Assert.Equal(4, parsed.Count);
+        foreach (var entry in entries)
+        {
+            Assert.Equal(entry, parsed[entry.Key]);
+        }
+    }
+
+    [Fact]
     public void Format_ThenParse_RoundTripsRotatedGenerationsBesideTheCurrentFile()
     {
         PositionEntry[] entries =
