@@ -1,4 +1,5 @@
 using Pipeline.LogQL.Syntax;
+using Pipeline.LogQL.Units;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
@@ -37,6 +38,7 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
             RangeAggregationExpr range => EvaluateRange(range, null),
             VectorAggregationExpr vector => EvaluateVectorAggregation(vector),
             BinaryExpr binary => EvaluateBinary(binary),
+            LabelReplaceExpr replace => EvaluateLabelReplace(replace),
             _ => throw new NotSupportedException($"expression {expr} is not supported"),
         };
     }
@@ -361,6 +363,11 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
             return TopK(expr.Op == "topk", (int)expr.Parameter!.Value, groups.Values);
         }
 
+        if (expr.Op == "count_values")
+        {
+            return CountValues(expr.Label!, groups, builder);
+        }
+
         List<StepSeries> result = new(groups.Count);
         foreach (var (key, members) in groups)
         {
@@ -409,6 +416,108 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
         }
 
         return new StepMatrix(false, result);
+    }
+
+    /// <summary>One series per group and distinct value, the value written to <paramref name="label"/> as Prometheus formats it, counting the series that have it.</summary>
+    private StepMatrix CountValues(string label, Dictionary<LabelSet, List<StepSeries>> groups, LabelSetBuilder builder)
+    {
+        var outputs = new Dictionary<LabelSet, StepSeries>();
+        foreach (var (key, members) in groups)
+        {
+            foreach (var series in members)
+            {
+                for (var k = 0; k < steps; k++)
+                {
+                    if (!series.Present[k])
+                    {
+                        continue;
+                    }
+
+                    builder.Reset(key);
+                    builder.Set(label, GoNumber.Format(series.Values[k]));
+                    var labels = builder.Build();
+                    if (!outputs.TryGetValue(labels, out var output))
+                    {
+                        if (outputs.Count >= ctx.Options.MaxIntermediateSeries)
+                        {
+                            throw LogQLEngine.SeriesLimit(ctx.Options.MaxIntermediateSeries);
+                        }
+
+                        output = new StepSeries(labels, steps);
+                        outputs[labels] = output;
+                    }
+
+                    output.Present[k] = true;
+                    output.Values[k]++;
+                }
+            }
+        }
+
+        return new StepMatrix(false, [.. outputs.Values]);
+    }
+
+    /// <summary>
+    /// Prometheus' <c>label_replace</c>: where the anchored pattern matches the source label's value (empty when absent),
+    /// the destination label becomes the expanded replacement, or is removed when that is empty; other series are unchanged.
+    /// </summary>
+    private StepMatrix EvaluateLabelReplace(LabelReplaceExpr expr)
+    {
+        var inner = Evaluate(expr.Inner);
+        if (inner.IsScalar)
+        {
+            return inner;
+        }
+
+        var builder = new LabelSetBuilder();
+        var text = new System.Text.StringBuilder();
+        var outputs = new Dictionary<LabelSet, StepSeries>();
+        foreach (var series in inner.Series)
+        {
+            var labels = series.Labels;
+            var match = expr.Compiled.Match(labels[expr.Source] ?? string.Empty);
+            if (match.Success)
+            {
+                text.Clear();
+                Pipeline.LogQL.Re2.Re2Expand.Expand(text, expr.Replacement, expr.Compiled, match);
+                builder.Reset(labels);
+                if (text.Length == 0)
+                {
+                    builder.Remove(expr.Destination);
+                }
+                else
+                {
+                    builder.Set(expr.Destination, text.ToString());
+                }
+
+                labels = builder.Build();
+            }
+
+            if (!outputs.TryGetValue(labels, out var output))
+            {
+                series.Labels = labels;
+                outputs[labels] = series;
+                continue;
+            }
+
+            // Two series now share their labels: fine at steps where only one has a sample, as Prometheus sees it step by step.
+            for (var k = 0; k < steps; k++)
+            {
+                if (!series.Present[k])
+                {
+                    continue;
+                }
+
+                if (output.Present[k])
+                {
+                    throw new LogQLLimitException("vector cannot contain metrics with the same labelset");
+                }
+
+                output.Present[k] = true;
+                output.Values[k] = series.Values[k];
+            }
+        }
+
+        return new StepMatrix(false, [.. outputs.Values]);
     }
 
     private StepMatrix TopK(bool top, int k, IEnumerable<List<StepSeries>> groups)

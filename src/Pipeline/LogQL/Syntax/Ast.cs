@@ -370,9 +370,12 @@ internal sealed class RangeAggregationExpr(string op, LogRangeExpr range, double
 }
 
 /// <summary><c>sum by (a) (...)</c>, <c>topk(5, ...)</c>.</summary>
-internal sealed class VectorAggregationExpr(string op, SampleExpr inner, double? parameter, Grouping? grouping) : SampleExpr
+internal sealed class VectorAggregationExpr(string op, SampleExpr inner, double? parameter, Grouping? grouping, string? label = null) : SampleExpr
 {
     public string Op { get; } = op;
+
+    /// <summary>The label <c>count_values</c> writes each value to.</summary>
+    public string? Label { get; } = label;
 
     public SampleExpr Inner { get; } = inner;
 
@@ -392,6 +395,11 @@ internal sealed class VectorAggregationExpr(string op, SampleExpr inner, double?
         if (Parameter is { } p)
         {
             builder.Append(GoNumber.Format(p)).Append(", ");
+        }
+
+        if (Label is not null)
+        {
+            builder.Append(LabelText.Quote(Label)).Append(", ");
         }
 
         return builder.Append(Inner).Append(')').ToString();
@@ -454,4 +462,25 @@ internal sealed class VectorLiteralExpr(double value) : SampleExpr
     public double Value { get; } = value;
 
     public override string ToString() => "vector(" + GoNumber.Format(Value) + ")";
+}
+
+/// <summary><c>label_replace(v, "dst", "replacement", "src", "regex")</c>: Prometheus' relabeling of every series.</summary>
+internal sealed class LabelReplaceExpr(SampleExpr inner, string destination, string replacement, string source, string regex) : SampleExpr
+{
+    public SampleExpr Inner { get; } = inner;
+
+    public string Destination { get; } = destination;
+
+    public string Replacement { get; } = replacement;
+
+    public string Source { get; } = source;
+
+    public string Regex { get; } = regex;
+
+    /// <summary>The pattern compiled once, anchored at both ends as Prometheus does.</summary>
+    public System.Text.RegularExpressions.Regex Compiled { get; } = Re2.Re2Regex.Compile(regex, anchored: true);
+
+    public override string ToString() =>
+        "label_replace(" + Inner + ", " + LabelText.Quote(Destination) + ", " + LabelText.Quote(Replacement) + ", "
+        + LabelText.Quote(Source) + ", " + LabelText.Quote(Regex) + ")";
 }
