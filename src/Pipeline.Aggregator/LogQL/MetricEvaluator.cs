@@ -644,27 +644,34 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
 
     private StepMatrix VectorVector(BinaryExpr expr, StepMatrix left, StepMatrix right)
     {
+        // group_right is group_left with the sides swapped; the operator still sees the left operand first.
+        var cardinality = expr.Matching?.Cardinality ?? MatchCardinality.OneToOne;
+        var swapped = cardinality == MatchCardinality.OneToMany;
+        var (many, one) = swapped ? (right, left) : (left, right);
         var builder = new LabelSetBuilder();
-        var rightBySignature = new Dictionary<LabelSet, StepSeries>();
-        foreach (var series in right.Series)
+        var oneBySignature = new Dictionary<LabelSet, StepSeries>();
+        foreach (var series in one.Series)
         {
             var signature = Signature(series.Labels, expr.Matching, builder);
-            if (!rightBySignature.TryAdd(signature, series))
+            if (!oneBySignature.TryAdd(signature, series))
             {
-                throw new LogQLLimitException($"found duplicate series for the match group {signature} on the right hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side");
+                var side = swapped ? "left" : "right";
+                throw new LogQLLimitException($"found duplicate series for the match group {signature} on the {side} hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side");
             }
         }
 
         var outputs = new Dictionary<LabelSet, StepSeries>();
-        foreach (var series in left.Series)
+        foreach (var series in many.Series)
         {
             var signature = Signature(series.Labels, expr.Matching, builder);
-            if (!rightBySignature.TryGetValue(signature, out var other))
+            if (!oneBySignature.TryGetValue(signature, out var other))
             {
                 continue;
             }
 
-            var labels = expr.IsComparison && !expr.ReturnBool ? series.Labels : expr.Matching is { On: true } ? signature : Signature(series.Labels, expr.Matching, builder);
+            var labels = cardinality != MatchCardinality.OneToOne ? Include(series.Labels, other.Labels, expr.Matching!.Include, builder)
+                : expr.IsComparison && !expr.ReturnBool ? series.Labels
+                : signature;
             if (!outputs.TryGetValue(labels, out var output))
             {
                 output = new StepSeries(labels, steps);
@@ -680,19 +687,42 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
 
                 if (output.Present[k])
                 {
-                    throw new LogQLLimitException($"multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+                    throw new LogQLLimitException(cardinality == MatchCardinality.OneToOne
+                        ? "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                        : "multiple matches for labels: grouping labels must ensure unique matches");
                 }
 
-                var (value, keep) = Apply(expr.Op, series.Values[k], other.Values[k], expr.ReturnBool);
+                var (l, r) = swapped ? (other.Values[k], series.Values[k]) : (series.Values[k], other.Values[k]);
+                var (value, keep) = Apply(expr.Op, l, r, expr.ReturnBool);
                 if (keep)
                 {
                     output.Present[k] = true;
-                    output.Values[k] = expr.IsComparison && !expr.ReturnBool ? series.Values[k] : value;
+                    output.Values[k] = value;
                 }
             }
         }
 
         return new StepMatrix(false, [.. outputs.Values]);
+    }
+
+    /// <summary>The labels of a "many" side series with the <c>group_x</c> labels taken from the "one" side (removed where it has none).</summary>
+    private static LabelSet Include(LabelSet many, LabelSet one, IReadOnlyList<string> include, LabelSetBuilder builder)
+    {
+        builder.Reset(many);
+        foreach (var name in include)
+        {
+            var value = one[name];
+            if (string.IsNullOrEmpty(value))
+            {
+                builder.Remove(name);
+            }
+            else
+            {
+                builder.Set(name, value);
+            }
+        }
+
+        return builder.Build();
     }
 
     private StepMatrix SetOperation(BinaryExpr expr, StepMatrix left, StepMatrix right)

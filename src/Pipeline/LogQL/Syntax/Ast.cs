@@ -406,14 +406,44 @@ internal sealed class VectorAggregationExpr(string op, SampleExpr inner, double?
     }
 }
 
-/// <summary>The label matching of a binary operation between vectors: <c>on (a)</c> or <c>ignoring (b)</c>.</summary>
-internal sealed class VectorMatching(bool on, IReadOnlyList<string> labels)
+/// <summary>Which side of a binary operation may have many series per match group.</summary>
+internal enum MatchCardinality
+{
+    /// <summary>One series on each side.</summary>
+    OneToOne,
+
+    /// <summary><c>group_left</c>: many on the left, one on the right.</summary>
+    ManyToOne,
+
+    /// <summary><c>group_right</c>: one on the left, many on the right.</summary>
+    OneToMany,
+}
+
+/// <summary>
+/// The label matching of a binary operation between vectors: <c>on (a)</c> or <c>ignoring (b)</c>, optionally with
+/// <c>group_left (c)</c>/<c>group_right (c)</c>, which name the labels copied from the "one" side.
+/// </summary>
+internal sealed class VectorMatching(bool on, IReadOnlyList<string> labels, MatchCardinality cardinality = MatchCardinality.OneToOne, IReadOnlyList<string>? include = null)
 {
     public bool On { get; } = on;
 
     public IReadOnlyList<string> Labels { get; } = labels;
 
-    public override string ToString() => (On ? "on (" : "ignoring (") + string.Join(", ", Labels) + ")";
+    public MatchCardinality Cardinality { get; } = cardinality;
+
+    /// <summary>The labels of the "one" side that the result takes.</summary>
+    public IReadOnlyList<string> Include { get; } = include ?? [];
+
+    public override string ToString()
+    {
+        var text = (On ? "on (" : "ignoring (") + string.Join(", ", Labels) + ")";
+        return Cardinality switch
+        {
+            MatchCardinality.ManyToOne => text + " group_left (" + string.Join(", ", Include) + ")",
+            MatchCardinality.OneToMany => text + " group_right (" + string.Join(", ", Include) + ")",
+            _ => text,
+        };
+    }
 }
 
 internal sealed class BinaryExpr(string op, SampleExpr left, SampleExpr right, bool returnBool, VectorMatching? matching) : SampleExpr

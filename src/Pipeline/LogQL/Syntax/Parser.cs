@@ -258,11 +258,29 @@ internal sealed class Parser
             if (IsIdent("on") || IsIdent("ignoring"))
             {
                 var on = Advance().Text == "on";
-                matching = new VectorMatching(on, ParseLabelList());
+                var labels = ParseLabelList();
+                var cardinality = MatchCardinality.OneToOne;
+                List<string>? include = null;
                 if (IsIdent("group_left") || IsIdent("group_right"))
                 {
-                    throw Semantic($"{Current.Text} is not supported");
+                    var group = Advance().Text;
+                    if (precedence <= 2)
+                    {
+                        throw Semantic($"no grouping allowed for \"{op}\" operation");
+                    }
+
+                    cardinality = group == "group_left" ? MatchCardinality.ManyToOne : MatchCardinality.OneToMany;
+                    include = Current.Kind == TokenKind.LParen ? ParseLabelList() : [];
+                    foreach (var name in include)
+                    {
+                        if (on && labels.Contains(name))
+                        {
+                            throw Semantic($"label \"{name}\" must not occur in ON and GROUP clause at once");
+                        }
+                    }
                 }
+
+                matching = new VectorMatching(on, labels, cardinality, include);
             }
 
             // ^ is right-associative; everything else is left-associative.

@@ -75,6 +75,8 @@ public sealed class ParserTests
     [InlineData("label_replace(rate({a=\"b\"}[1m]), \"dst\", \"$1-${x}\", \"src\", \"(.*)-(?P<x>.*)\")", "label_replace(rate({a=\"b\"} [1m]), \"dst\", \"$1-${x}\", \"src\", \"(.*)-(?P<x>.*)\")")]
     [InlineData("count_values(\"v\", rate({a=\"b\"}[1m]))", "count_values(\"v\", rate({a=\"b\"} [1m]))")]
     [InlineData("count_values by (pod) (\"v\", rate({a=\"b\"}[1m]))", "count_values by (pod) (\"v\", rate({a=\"b\"} [1m]))")]
+    [InlineData("rate({a=\"b\"}[1m]) / on (pod) group_left (x, y) rate({a=\"c\"}[1m])", "(rate({a=\"b\"} [1m]) / on (pod) group_left (x, y) rate({a=\"c\"} [1m]))")]
+    [InlineData("rate({a=\"b\"}[1m]) > bool ignoring (pod) group_right rate({a=\"c\"}[1m])", "(rate({a=\"b\"} [1m]) > bool ignoring (pod) group_right () rate({a=\"c\"} [1m]))")]
     public void Parse_ValidQuery_CanonicalForm(string query, string expected)
     {
         var parsed = LogQLQuery.Parse(query);
@@ -112,6 +114,8 @@ public sealed class ParserTests
     [InlineData("label_replace(rate({a=\"b\"}[1m]), \"dst\", \"\", \"src\", \"(\")", "parse error at line 1, col 52: invalid regular expression '(': Invalid pattern '^(?:()\\z' at offset 8. Not enough )'s.")]
     [InlineData("label_replace(rate({a=\"b\"}[1m]), \"dst\", \"\", \"src\")", "parse error at line 1, col 50: syntax error: unexpected ), expecting ,")]
     [InlineData("count_values(\"a-b\", rate({a=\"b\"}[1m]))", "parse error at line 1, col 14: invalid label name \"a-b\"")]
+    [InlineData("vector(1) and on (a) group_left vector(1)", "parse error : no grouping allowed for \"and\" operation")]
+    [InlineData("vector(1) + on (a) group_left (b, a) vector(1)", "parse error : label \"a\" must not occur in ON and GROUP clause at once")]
     public void Parse_InvalidQuery_LokiStyleError(string query, string expected)
     {
         var ex = Assert.Throws<LogQLParseException>(() => LogQLQuery.Parse(query));
