@@ -514,3 +514,11 @@ internal sealed class LabelReplaceExpr(SampleExpr inner, string destination, str
         "label_replace(" + Inner + ", " + LabelText.Quote(Destination) + ", " + LabelText.Quote(Replacement) + ", "
         + LabelText.Quote(Source) + ", " + LabelText.Quote(Regex) + ")";
 }
+
+/// <summary><c>| distinct a, b</c>: only the first line of each combination of those labels' values (log queries only).</summary>
+internal sealed class DistinctExpr(IReadOnlyList<string> labels) : StageExpr
+{
+    public IReadOnlyList<string> Labels { get; } = labels;
+
+    public override string ToString() => "| distinct " + string.Join(", ", Labels);
+}

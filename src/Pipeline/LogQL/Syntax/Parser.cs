@@ -521,6 +521,25 @@ internal sealed class Parser
                 continue;
             }
 
+            if (IsIdent("distinct") && PeekAt(1).Kind == TokenKind.Identifier)
+            {
+                if (inRange)
+                {
+                    throw Semantic("distinct is only supported in log queries");
+                }
+
+                Advance();
+                List<string> labels = [Expect(TokenKind.Identifier).Text];
+                while (Current.Kind == TokenKind.Comma)
+                {
+                    Advance();
+                    labels.Add(Expect(TokenKind.Identifier).Text);
+                }
+
+                stages.Add(new DistinctExpr(labels));
+                continue;
+            }
+
             stages.Add(ParseStage());
         }
 

@@ -77,6 +77,7 @@ public sealed class ParserTests
     [InlineData("count_values by (pod) (\"v\", rate({a=\"b\"}[1m]))", "count_values by (pod) (\"v\", rate({a=\"b\"} [1m]))")]
     [InlineData("rate({a=\"b\"}[1m]) / on (pod) group_left (x, y) rate({a=\"c\"}[1m])", "(rate({a=\"b\"} [1m]) / on (pod) group_left (x, y) rate({a=\"c\"} [1m]))")]
     [InlineData("rate({a=\"b\"}[1m]) > bool ignoring (pod) group_right rate({a=\"c\"}[1m])", "(rate({a=\"b\"} [1m]) > bool ignoring (pod) group_right () rate({a=\"c\"} [1m]))")]
+    [InlineData("{a=\"b\"} | json | distinct x,y", "{a=\"b\"} | json | distinct x, y")]
     public void Parse_ValidQuery_CanonicalForm(string query, string expected)
     {
         var parsed = LogQLQuery.Parse(query);
@@ -116,6 +117,7 @@ public sealed class ParserTests
     [InlineData("count_values(\"a-b\", rate({a=\"b\"}[1m]))", "parse error at line 1, col 14: invalid label name \"a-b\"")]
     [InlineData("vector(1) and on (a) group_left vector(1)", "parse error : no grouping allowed for \"and\" operation")]
     [InlineData("vector(1) + on (a) group_left (b, a) vector(1)", "parse error : label \"a\" must not occur in ON and GROUP clause at once")]
+    [InlineData("count_over_time({a=\"b\"} | distinct x [1m])", "parse error : distinct is only supported in log queries")]
     public void Parse_InvalidQuery_LokiStyleError(string query, string expected)
     {
         var ex = Assert.Throws<LogQLParseException>(() => LogQLQuery.Parse(query));
