@@ -30,6 +30,7 @@ internal abstract class LogStage
         LabelFormatExpr l => new LabelFormatStage(l.Items),
         DropLabelsExpr d => new DropKeepStage(d.Keep, d.Items),
         LabelFilterStageExpr f => new LabelFilterStage(f.Filter),
+        DistinctExpr d => new DistinctStage(d.Labels),
         _ => throw new NotSupportedException($"stage {expr} is not supported"),
     };
 }

@@ -1,4 +1,5 @@
 using Pipeline.LogQL.Syntax;
+using Pipeline.LogQL.Units;
 using Pipeline.Model;
 
 namespace Pipeline.Aggregator.LogQL;
@@ -37,6 +38,7 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
             RangeAggregationExpr range => EvaluateRange(range, null),
             VectorAggregationExpr vector => EvaluateVectorAggregation(vector),
             BinaryExpr binary => EvaluateBinary(binary),
+            LabelReplaceExpr replace => EvaluateLabelReplace(replace),
             _ => throw new NotSupportedException($"expression {expr} is not supported"),
         };
     }
@@ -361,6 +363,11 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
             return TopK(expr.Op == "topk", (int)expr.Parameter!.Value, groups.Values);
         }
 
+        if (expr.Op == "count_values")
+        {
+            return CountValues(expr.Label!, groups, builder);
+        }
+
         List<StepSeries> result = new(groups.Count);
         foreach (var (key, members) in groups)
         {
@@ -409,6 +416,108 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
         }
 
         return new StepMatrix(false, result);
+    }
+
+    /// <summary>One series per group and distinct value, the value written to <paramref name="label"/> as Prometheus formats it, counting the series that have it.</summary>
+    private StepMatrix CountValues(string label, Dictionary<LabelSet, List<StepSeries>> groups, LabelSetBuilder builder)
+    {
+        var outputs = new Dictionary<LabelSet, StepSeries>();
+        foreach (var (key, members) in groups)
+        {
+            foreach (var series in members)
+            {
+                for (var k = 0; k < steps; k++)
+                {
+                    if (!series.Present[k])
+                    {
+                        continue;
+                    }
+
+                    builder.Reset(key);
+                    builder.Set(label, GoNumber.Format(series.Values[k]));
+                    var labels = builder.Build();
+                    if (!outputs.TryGetValue(labels, out var output))
+                    {
+                        if (outputs.Count >= ctx.Options.MaxIntermediateSeries)
+                        {
+                            throw LogQLEngine.SeriesLimit(ctx.Options.MaxIntermediateSeries);
+                        }
+
+                        output = new StepSeries(labels, steps);
+                        outputs[labels] = output;
+                    }
+
+                    output.Present[k] = true;
+                    output.Values[k]++;
+                }
+            }
+        }
+
+        return new StepMatrix(false, [.. outputs.Values]);
+    }
+
+    /// <summary>
+    /// Prometheus' <c>label_replace</c>: where the anchored pattern matches the source label's value (empty when absent),
+    /// the destination label becomes the expanded replacement, or is removed when that is empty; other series are unchanged.
+    /// </summary>
+    private StepMatrix EvaluateLabelReplace(LabelReplaceExpr expr)
+    {
+        var inner = Evaluate(expr.Inner);
+        if (inner.IsScalar)
+        {
+            return inner;
+        }
+
+        var builder = new LabelSetBuilder();
+        var text = new System.Text.StringBuilder();
+        var outputs = new Dictionary<LabelSet, StepSeries>();
+        foreach (var series in inner.Series)
+        {
+            var labels = series.Labels;
+            var match = expr.Compiled.Match(labels[expr.Source] ?? string.Empty);
+            if (match.Success)
+            {
+                text.Clear();
+                Pipeline.LogQL.Re2.Re2Expand.Expand(text, expr.Replacement, expr.Compiled, match);
+                builder.Reset(labels);
+                if (text.Length == 0)
+                {
+                    builder.Remove(expr.Destination);
+                }
+                else
+                {
+                    builder.Set(expr.Destination, text.ToString());
+                }
+
+                labels = builder.Build();
+            }
+
+            if (!outputs.TryGetValue(labels, out var output))
+            {
+                series.Labels = labels;
+                outputs[labels] = series;
+                continue;
+            }
+
+            // Two series now share their labels: fine at steps where only one has a sample, as Prometheus sees it step by step.
+            for (var k = 0; k < steps; k++)
+            {
+                if (!series.Present[k])
+                {
+                    continue;
+                }
+
+                if (output.Present[k])
+                {
+                    throw new LogQLLimitException("vector cannot contain metrics with the same labelset");
+                }
+
+                output.Present[k] = true;
+                output.Values[k] = series.Values[k];
+            }
+        }
+
+        return new StepMatrix(false, [.. outputs.Values]);
     }
 
     private StepMatrix TopK(bool top, int k, IEnumerable<List<StepSeries>> groups)
@@ -535,27 +644,34 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
 
     private StepMatrix VectorVector(BinaryExpr expr, StepMatrix left, StepMatrix right)
     {
+        // group_right is group_left with the sides swapped; the operator still sees the left operand first.
+        var cardinality = expr.Matching?.Cardinality ?? MatchCardinality.OneToOne;
+        var swapped = cardinality == MatchCardinality.OneToMany;
+        var (many, one) = swapped ? (right, left) : (left, right);
         var builder = new LabelSetBuilder();
-        var rightBySignature = new Dictionary<LabelSet, StepSeries>();
-        foreach (var series in right.Series)
+        var oneBySignature = new Dictionary<LabelSet, StepSeries>();
+        foreach (var series in one.Series)
         {
             var signature = Signature(series.Labels, expr.Matching, builder);
-            if (!rightBySignature.TryAdd(signature, series))
+            if (!oneBySignature.TryAdd(signature, series))
             {
-                throw new LogQLLimitException($"found duplicate series for the match group {signature} on the right hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side");
+                var side = swapped ? "left" : "right";
+                throw new LogQLLimitException($"found duplicate series for the match group {signature} on the {side} hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side");
             }
         }
 
         var outputs = new Dictionary<LabelSet, StepSeries>();
-        foreach (var series in left.Series)
+        foreach (var series in many.Series)
         {
             var signature = Signature(series.Labels, expr.Matching, builder);
-            if (!rightBySignature.TryGetValue(signature, out var other))
+            if (!oneBySignature.TryGetValue(signature, out var other))
             {
                 continue;
             }
 
-            var labels = expr.IsComparison && !expr.ReturnBool ? series.Labels : expr.Matching is { On: true } ? signature : Signature(series.Labels, expr.Matching, builder);
+            var labels = cardinality != MatchCardinality.OneToOne ? Include(series.Labels, other.Labels, expr.Matching!.Include, builder)
+                : expr.IsComparison && !expr.ReturnBool ? series.Labels
+                : signature;
             if (!outputs.TryGetValue(labels, out var output))
             {
                 output = new StepSeries(labels, steps);
@@ -571,19 +687,42 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
 
                 if (output.Present[k])
                 {
-                    throw new LogQLLimitException($"multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+                    throw new LogQLLimitException(cardinality == MatchCardinality.OneToOne
+                        ? "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                        : "multiple matches for labels: grouping labels must ensure unique matches");
                 }
 
-                var (value, keep) = Apply(expr.Op, series.Values[k], other.Values[k], expr.ReturnBool);
+                var (l, r) = swapped ? (other.Values[k], series.Values[k]) : (series.Values[k], other.Values[k]);
+                var (value, keep) = Apply(expr.Op, l, r, expr.ReturnBool);
                 if (keep)
                 {
                     output.Present[k] = true;
-                    output.Values[k] = expr.IsComparison && !expr.ReturnBool ? series.Values[k] : value;
+                    output.Values[k] = value;
                 }
             }
         }
 
         return new StepMatrix(false, [.. outputs.Values]);
+    }
+
+    /// <summary>The labels of a "many" side series with the <c>group_x</c> labels taken from the "one" side (removed where it has none).</summary>
+    private static LabelSet Include(LabelSet many, LabelSet one, IReadOnlyList<string> include, LabelSetBuilder builder)
+    {
+        builder.Reset(many);
+        foreach (var name in include)
+        {
+            var value = one[name];
+            if (string.IsNullOrEmpty(value))
+            {
+                builder.Remove(name);
+            }
+            else
+            {
+                builder.Set(name, value);
+            }
+        }
+
+        return builder.Build();
     }
 
     private StepMatrix SetOperation(BinaryExpr expr, StepMatrix left, StepMatrix right)

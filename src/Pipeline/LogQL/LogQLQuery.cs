@@ -48,6 +48,7 @@ public sealed class LogQLQuery
                 case LogSelectorExpr s: into.Add(s.Matchers); break;
                 case RangeAggregationExpr r: into.Add(r.Range.Selector.Matchers); break;
                 case VectorAggregationExpr v: Collect(v.Inner, into); break;
+                case LabelReplaceExpr l: Collect(l.Inner, into); break;
                 case BinaryExpr b:
                     Collect(b.Left, into);
                     Collect(b.Right, into);

@@ -17,6 +17,15 @@ public sealed class LogQueryTests
     }
 
     [Fact]
+    public void Distinct_FirstLinePerValue_LinesWithoutTheLabelKept()
+    {
+        var lines = Logs("{pod=\"p1\"} | logfmt | distinct level", Direction.Forward, limit: 100);
+        Assert.Equal(3, lines.Count);
+        Assert.Equal(6, Logs("{pod=\"p1\"} | logfmt | distinct nope", Direction.Forward, limit: 100).Count);
+        Assert.Single(Logs("{app=\"x\"} | distinct app, namespace", Direction.Forward, limit: 100));
+    }
+
+    [Fact]
     public void Forward_Limit_OldestAcrossStreams()
     {
         var lines = Logs("{app=\"x\"}", Direction.Forward, limit: 3);

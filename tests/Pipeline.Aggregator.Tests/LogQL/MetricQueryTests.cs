@@ -96,6 +96,21 @@ public sealed class MetricQueryTests
     [InlineData("count_over_time({app=\"x\"}[1m]) unless count_over_time({pod=\"p1\"}[1m])", 60, L2 + "=4")]
     [InlineData("count_over_time({app=\"x\"}[1m]) or count_over_time({pod=\"p3\"}[1m])", 60, L1 + "=6; " + L2 + "=4; " + L3 + "=3")]
     [InlineData("sum by (pod) (count_over_time({app=\"x\"}[1m])) and on (pod) sum by (pod, app) (count_over_time({pod=\"p2\"}[1m]))", 60, "{pod=\"p2\"}=4")]
+    [InlineData("label_replace(count_over_time({app=\"x\"}[1m]), \"n\", \"$1-${num}\", \"pod\", \"(p)(?P<num>.)\")", 60, "{app=\"x\", n=\"p-1\", namespace=\"a\", pod=\"p1\"}=6; {app=\"x\", n=\"p-2\", namespace=\"a\", pod=\"p2\"}=4")]
+    [InlineData("label_replace(count_over_time({pod=\"p1\"}[1m]), \"n\", \"$1\", \"pod\", \"1\")", 60, L1 + "=6")]
+    [InlineData("label_replace(count_over_time({pod=\"p1\"}[1m]), \"app\", \"\", \"pod\", \"p.*\")", 60, "{namespace=\"a\", pod=\"p1\"}=6")]
+    [InlineData("label_replace(count_over_time({pod=\"p1\"}[1m]), \"app\", \"$1\", \"missing\", \"(.*)\")", 60, "{namespace=\"a\", pod=\"p1\"}=6")]
+    [InlineData("label_replace(count_over_time({pod=\"p1\"}[1m]), \"pod\", \"$1$1\", \"namespace\", \"(.*)\")", 60, "{app=\"x\", namespace=\"a\", pod=\"aa\"}=6")]
+    [InlineData("count_values(\"n\", count_over_time({app=~\"x|y\"}[1m]))", 60, "{n=\"3\"}=1; {n=\"4\"}=1; {n=\"6\"}=1")]
+    [InlineData("count_values(\"n\", count_over_time({app=~\"x|y\"}[1m]) > bool 3)", 60, "{n=\"0\"}=1; {n=\"1\"}=2")]
+    [InlineData("count_values by (app) (\"n\", count_over_time({app=~\"x|y\"}[1m]) > bool 3)", 60, "{app=\"x\", n=\"1\"}=2; {app=\"y\", n=\"0\"}=1")]
+    [InlineData("count_values(\"n\", count_over_time({app=\"x\"}[1m]) / 8)", 60, "{n=\"0.5\"}=1; {n=\"0.75\"}=1")]
+    [InlineData("count_over_time({app=\"x\"}[1m]) / on (namespace) group_left sum by (namespace) (count_over_time({app=\"x\"}[1m]))", 60, L1 + "=0.6; " + L2 + "=0.4")]
+    [InlineData("count_over_time({app=~\"x|y\"}[1m]) / on (namespace) group_left (team) label_replace(sum by (namespace) (count_over_time({app=~\"x|y\"}[1m])), \"team\", \"t-$1\", \"namespace\", \"(.*)\")", 60, "{app=\"x\", namespace=\"a\", pod=\"p1\", team=\"t-a\"}=0.6; {app=\"x\", namespace=\"a\", pod=\"p2\", team=\"t-a\"}=0.4; {app=\"y\", namespace=\"b\", pod=\"p3\", team=\"t-b\"}=1")]
+    [InlineData("label_replace(sum by (namespace) (count_over_time({app=~\"x|y\"}[1m])), \"team\", \"t-$1\", \"namespace\", \"(.*)\") / ignoring (app, pod, team) group_right (team) count_over_time({app=~\"x|y\"}[1m])", 60, "{app=\"x\", namespace=\"a\", pod=\"p1\", team=\"t-a\"}=1.666667; {app=\"x\", namespace=\"a\", pod=\"p2\", team=\"t-a\"}=2.5; {app=\"y\", namespace=\"b\", pod=\"p3\", team=\"t-b\"}=1")]
+    [InlineData("count_over_time({app=~\"x|y\"}[1m]) > on (namespace) group_left sum by (namespace) (count_over_time({app=~\"x|y\"}[1m])) / 2", 60, L1 + "=6; " + L3 + "=3")]
+    [InlineData("count_over_time({app=~\"x|y\"}[1m]) > bool on (namespace) group_left sum by (namespace) (count_over_time({app=~\"x|y\"}[1m])) / 2", 60, L1 + "=1; " + L2 + "=0; " + L3 + "=1")]
+    [InlineData("sum by (namespace) (count_over_time({app=~\"x|y\"}[1m])) / 2 < on (namespace) group_right count_over_time({app=~\"x|y\"}[1m])", 60, L1 + "=5; " + L3 + "=1.5")]
     public void InstantQuery_GoldenVector(string query, long atSec, string expected)
     {
         Assert.Equal(expected, Vector(query, atSec));
@@ -122,6 +137,29 @@ public sealed class MetricQueryTests
 
         var byLevel = Matrix("sum by (level) (count_over_time({pod=\"p1\"} | logfmt | drop __error__ [1m]))", 60, 60, 1);
         Assert.Equal("{level=\"error\"} 60=2\n{level=\"info\"} 60=3\n{level=\"warn\"} 60=1", byLevel);
+    }
+
+    [Fact]
+    public void LabelReplace_SeriesCollide_RefusedOnlyWhereBothHaveASample()
+    {
+        var ex = Assert.Throws<LogQLLimitException>(() => Vector("label_replace(count_over_time({app=\"x\"}[1m]), \"pod\", \"\", \"pod\", \".*\")", 60));
+        Assert.Equal("vector cannot contain metrics with the same labelset", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("count_over_time({app=\"x\"}[1m]) / on (namespace) group_left count_over_time({app=\"x\"}[1m])", "found duplicate series for the match group {namespace=\"a\"} on the right hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side")]
+    [InlineData("count_over_time({app=\"x\"}[1m]) / on (namespace) group_right count_over_time({app=\"x\"}[1m])", "found duplicate series for the match group {namespace=\"a\"} on the left hand-side of the operation: many-to-many matching not allowed: matching labels must be unique on one side")]
+    [InlineData("sum by (namespace, pod) (count_over_time({app=~\"x|y\"}[1m])) + on (namespace) group_left (pod) sum by (namespace) (count_over_time({app=~\"x|y\"}[1m]))", "multiple matches for labels: grouping labels must ensure unique matches")]
+    public void GroupModifier_AmbiguousMatch_Refused(string query, string expected)
+    {
+        var ex = Assert.Throws<LogQLLimitException>(() => Vector(query, 60));
+        Assert.Equal(expected, ex.Message);
+    }
+
+    [Fact]
+    public void CountValues_RangeQuery_OneSeriesPerValue()
+    {
+        Assert.Equal("{n=\"1\"} 10=2\n{n=\"2\"} 20=2", Matrix("count_values(\"n\", count_over_time({app=\"x\"}[20s]))", 10, 20, 10));
     }
 
     [Fact]

@@ -370,9 +370,12 @@ internal sealed class RangeAggregationExpr(string op, LogRangeExpr range, double
 }
 
 /// <summary><c>sum by (a) (...)</c>, <c>topk(5, ...)</c>.</summary>
-internal sealed class VectorAggregationExpr(string op, SampleExpr inner, double? parameter, Grouping? grouping) : SampleExpr
+internal sealed class VectorAggregationExpr(string op, SampleExpr inner, double? parameter, Grouping? grouping, string? label = null) : SampleExpr
 {
     public string Op { get; } = op;
+
+    /// <summary>The label <c>count_values</c> writes each value to.</summary>
+    public string? Label { get; } = label;
 
     public SampleExpr Inner { get; } = inner;
 
@@ -394,18 +397,53 @@ internal sealed class VectorAggregationExpr(string op, SampleExpr inner, double?
             builder.Append(GoNumber.Format(p)).Append(", ");
         }
 
+        if (Label is not null)
+        {
+            builder.Append(LabelText.Quote(Label)).Append(", ");
+        }
+
         return builder.Append(Inner).Append(')').ToString();
     }
 }
 
-/// <summary>The label matching of a binary operation between vectors: <c>on (a)</c> or <c>ignoring (b)</c>.</summary>
-internal sealed class VectorMatching(bool on, IReadOnlyList<string> labels)
+/// <summary>Which side of a binary operation may have many series per match group.</summary>
+internal enum MatchCardinality
+{
+    /// <summary>One series on each side.</summary>
+    OneToOne,
+
+    /// <summary><c>group_left</c>: many on the left, one on the right.</summary>
+    ManyToOne,
+
+    /// <summary><c>group_right</c>: one on the left, many on the right.</summary>
+    OneToMany,
+}
+
+/// <summary>
+/// The label matching of a binary operation between vectors: <c>on (a)</c> or <c>ignoring (b)</c>, optionally with
+/// <c>group_left (c)</c>/<c>group_right (c)</c>, which name the labels copied from the "one" side.
+/// </summary>
+internal sealed class VectorMatching(bool on, IReadOnlyList<string> labels, MatchCardinality cardinality = MatchCardinality.OneToOne, IReadOnlyList<string>? include = null)
 {
     public bool On { get; } = on;
 
     public IReadOnlyList<string> Labels { get; } = labels;
 
-    public override string ToString() => (On ? "on (" : "ignoring (") + string.Join(", ", Labels) + ")";
+    public MatchCardinality Cardinality { get; } = cardinality;
+
+    /// <summary>The labels of the "one" side that the result takes.</summary>
+    public IReadOnlyList<string> Include { get; } = include ?? [];
+
+    public override string ToString()
+    {
+        var text = (On ? "on (" : "ignoring (") + string.Join(", ", Labels) + ")";
+        return Cardinality switch
+        {
+            MatchCardinality.ManyToOne => text + " group_left (" + string.Join(", ", Include) + ")",
+            MatchCardinality.OneToMany => text + " group_right (" + string.Join(", ", Include) + ")",
+            _ => text,
+        };
+    }
 }
 
 internal sealed class BinaryExpr(string op, SampleExpr left, SampleExpr right, bool returnBool, VectorMatching? matching) : SampleExpr
@@ -454,4 +492,33 @@ internal sealed class VectorLiteralExpr(double value) : SampleExpr
     public double Value { get; } = value;
 
     public override string ToString() => "vector(" + GoNumber.Format(Value) + ")";
+}
+
+/// <summary><c>label_replace(v, "dst", "replacement", "src", "regex")</c>: Prometheus' relabeling of every series.</summary>
+internal sealed class LabelReplaceExpr(SampleExpr inner, string destination, string replacement, string source, string regex) : SampleExpr
+{
+    public SampleExpr Inner { get; } = inner;
+
+    public string Destination { get; } = destination;
+
+    public string Replacement { get; } = replacement;
+
+    public string Source { get; } = source;
+
+    public string Regex { get; } = regex;
+
+    /// <summary>The pattern compiled once, anchored at both ends as Prometheus does.</summary>
+    public System.Text.RegularExpressions.Regex Compiled { get; } = Re2.Re2Regex.Compile(regex, anchored: true);
+
+    public override string ToString() =>
+        "label_replace(" + Inner + ", " + LabelText.Quote(Destination) + ", " + LabelText.Quote(Replacement) + ", "
+        + LabelText.Quote(Source) + ", " + LabelText.Quote(Regex) + ")";
+}
+
+/// <summary><c>| distinct a, b</c>: only the first line of each combination of those labels' values (log queries only).</summary>
+internal sealed class DistinctExpr(IReadOnlyList<string> labels) : StageExpr
+{
+    public IReadOnlyList<string> Labels { get; } = labels;
+
+    public override string ToString() => "| distinct " + string.Join(", ", Labels);
 }

@@ -29,12 +29,12 @@ internal sealed class Parser
         "min_over_time", "first_over_time", "last_over_time",
     ];
 
-    private static readonly HashSet<string> s_vectorOps = ["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "sort", "sort_desc"];
+    private static readonly HashSet<string> s_vectorOps = ["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "sort", "sort_desc", "count_values"];
 
     private static readonly HashSet<string> s_keywords =
     [
         "by", "without", "bool", "on", "ignoring", "and", "or", "unless", "offset", "json", "logfmt", "regexp", "pattern",
-        "unpack", "line_format", "label_format", "drop", "keep", "decolorize", "unwrap", "vector", "group_left", "group_right",
+        "unpack", "line_format", "label_format", "drop", "keep", "decolorize", "unwrap", "vector", "group_left", "group_right", "label_replace", "distinct",
     ];
 
     /// <summary>The largest query accepted, in UTF-8 bytes (Loki's limit: an input of this size or more is refused).</summary>
@@ -258,11 +258,29 @@ internal sealed class Parser
             if (IsIdent("on") || IsIdent("ignoring"))
             {
                 var on = Advance().Text == "on";
-                matching = new VectorMatching(on, ParseLabelList());
+                var labels = ParseLabelList();
+                var cardinality = MatchCardinality.OneToOne;
+                List<string>? include = null;
                 if (IsIdent("group_left") || IsIdent("group_right"))
                 {
-                    throw Semantic($"{Current.Text} is not supported");
+                    var group = Advance().Text;
+                    if (precedence <= 2)
+                    {
+                        throw Semantic($"no grouping allowed for \"{op}\" operation");
+                    }
+
+                    cardinality = group == "group_left" ? MatchCardinality.ManyToOne : MatchCardinality.OneToMany;
+                    include = Current.Kind == TokenKind.LParen ? ParseLabelList() : [];
+                    foreach (var name in include)
+                    {
+                        if (on && labels.Contains(name))
+                        {
+                            throw Semantic($"label \"{name}\" must not occur in ON and GROUP clause at once");
+                        }
+                    }
                 }
+
+                matching = new VectorMatching(on, labels, cardinality, include);
             }
 
             // ^ is right-associative; everything else is left-associative.
@@ -340,6 +358,8 @@ internal sealed class Parser
                 return ParseRangeAggregation();
             case TokenKind.Identifier when s_vectorOps.Contains(token.Text):
                 return ParseVectorAggregation();
+            case TokenKind.Identifier when token.Text == "label_replace":
+                return ParseLabelReplace();
             case TokenKind.Identifier when token.Text == "vector":
                 {
                     Advance();
@@ -498,6 +518,25 @@ internal sealed class Parser
                 var (label, conversion) = ParseUnwrap();
                 postFilters = [];
                 unwrap = new UnwrapExpr(label, conversion, postFilters);
+                continue;
+            }
+
+            if (IsIdent("distinct") && PeekAt(1).Kind == TokenKind.Identifier)
+            {
+                if (inRange)
+                {
+                    throw Semantic("distinct is only supported in log queries");
+                }
+
+                Advance();
+                List<string> labels = [Expect(TokenKind.Identifier).Text];
+                while (Current.Kind == TokenKind.Comma)
+                {
+                    Advance();
+                    labels.Add(Expect(TokenKind.Identifier).Text);
+                }
+
+                stages.Add(new DistinctExpr(labels));
                 continue;
             }
 
@@ -1090,6 +1129,19 @@ internal sealed class Parser
             Expect(TokenKind.Comma);
         }
 
+        string? label = null;
+        if (op == "count_values")
+        {
+            var token = Expect(TokenKind.String);
+            if (!Label.IsValidName(token.Text))
+            {
+                throw _lexer.Error(token.Position, $"invalid label name \"{token.Text}\"");
+            }
+
+            label = token.Text;
+            Expect(TokenKind.Comma);
+        }
+
         var inner = ParseExpr(0);
         if (inner is not SampleExpr sample)
         {
@@ -1111,6 +1163,47 @@ internal sealed class Parser
             throw Semantic($"grouping not allowed for {op} aggregation");
         }
 
-        return new VectorAggregationExpr(op, sample, parameter, grouping);
+        return new VectorAggregationExpr(op, sample, parameter, grouping, label);
+    }
+
+    private LabelReplaceExpr ParseLabelReplace()
+    {
+        Advance();
+        Expect(TokenKind.LParen);
+        Enter();
+        var inner = ParseExpr(0);
+        Leave();
+        if (inner is not SampleExpr sample)
+        {
+            throw Unexpected();
+        }
+
+        var arguments = new Token[4];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            Expect(TokenKind.Comma);
+            arguments[i] = Expect(TokenKind.String);
+        }
+
+        Expect(TokenKind.RParen);
+        var destination = arguments[0];
+        if (!Label.IsValidName(destination.Text))
+        {
+            throw _lexer.Error(destination.Position, $"invalid destination label name in label_replace(): {destination.Text}");
+        }
+
+        if (!Label.IsValidName(arguments[2].Text))
+        {
+            throw _lexer.Error(arguments[2].Position, $"invalid source label name in label_replace(): {arguments[2].Text}");
+        }
+
+        try
+        {
+            return new LabelReplaceExpr(sample, destination.Text, arguments[1].Text, arguments[2].Text, arguments[3].Text);
+        }
+        catch (ArgumentException ex)
+        {
+            throw _lexer.Error(arguments[3].Position, ex.Message);
+        }
     }
 }

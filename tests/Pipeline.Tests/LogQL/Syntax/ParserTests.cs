@@ -72,6 +72,12 @@ public sealed class ParserTests
     [InlineData("rate({a=\"b\"}[1m]) == 1 or rate({a=\"b\"}[1m]) != 2", "((rate({a=\"b\"} [1m]) == 1) or (rate({a=\"b\"} [1m]) != 2))")]
     [InlineData("sum(rate({a=\"b\"}[1m])) >= 1 <= 2", "((sum(rate({a=\"b\"} [1m])) >= 1) <= 2)")]
     [InlineData("# comment\n{app=\"x\"}", "{app=\"x\"}")]
+    [InlineData("label_replace(rate({a=\"b\"}[1m]), \"dst\", \"$1-${x}\", \"src\", \"(.*)-(?P<x>.*)\")", "label_replace(rate({a=\"b\"} [1m]), \"dst\", \"$1-${x}\", \"src\", \"(.*)-(?P<x>.*)\")")]
+    [InlineData("count_values(\"v\", rate({a=\"b\"}[1m]))", "count_values(\"v\", rate({a=\"b\"} [1m]))")]
+    [InlineData("count_values by (pod) (\"v\", rate({a=\"b\"}[1m]))", "count_values by (pod) (\"v\", rate({a=\"b\"} [1m]))")]
+    [InlineData("rate({a=\"b\"}[1m]) / on (pod) group_left (x, y) rate({a=\"c\"}[1m])", "(rate({a=\"b\"} [1m]) / on (pod) group_left (x, y) rate({a=\"c\"} [1m]))")]
+    [InlineData("rate({a=\"b\"}[1m]) > bool ignoring (pod) group_right rate({a=\"c\"}[1m])", "(rate({a=\"b\"} [1m]) > bool ignoring (pod) group_right () rate({a=\"c\"} [1m]))")]
+    [InlineData("{a=\"b\"} | json | distinct x,y", "{a=\"b\"} | json | distinct x, y")]
     public void Parse_ValidQuery_CanonicalForm(string query, string expected)
     {
         var parsed = LogQLQuery.Parse(query);
@@ -105,6 +111,13 @@ public sealed class ParserTests
     [InlineData("", "parse error at line 1, col 1: syntax error: unexpected $end")]
     [InlineData("{app=\"x\"} |~ \"(\"", "parse error at line 1, col 14: invalid regular expression '(': Invalid pattern '(' at offset 1. Not enough )'s.")]
     [InlineData("vector(1) and 1", "parse error : set operator \"and\" not allowed in binary scalar expression")]
+    [InlineData("label_replace(rate({a=\"b\"}[1m]), \"1dst\", \"\", \"src\", \"\")", "parse error at line 1, col 34: invalid destination label name in label_replace(): 1dst")]
+    [InlineData("label_replace(rate({a=\"b\"}[1m]), \"dst\", \"\", \"src\", \"(\")", "parse error at line 1, col 52: invalid regular expression '(': Invalid pattern '^(?:()\\z' at offset 8. Not enough )'s.")]
+    [InlineData("label_replace(rate({a=\"b\"}[1m]), \"dst\", \"\", \"src\")", "parse error at line 1, col 50: syntax error: unexpected ), expecting ,")]
+    [InlineData("count_values(\"a-b\", rate({a=\"b\"}[1m]))", "parse error at line 1, col 14: invalid label name \"a-b\"")]
+    [InlineData("vector(1) and on (a) group_left vector(1)", "parse error : no grouping allowed for \"and\" operation")]
+    [InlineData("vector(1) + on (a) group_left (b, a) vector(1)", "parse error : label \"a\" must not occur in ON and GROUP clause at once")]
+    [InlineData("count_over_time({a=\"b\"} | distinct x [1m])", "parse error : distinct is only supported in log queries")]
     public void Parse_InvalidQuery_LokiStyleError(string query, string expected)
     {
         var ex = Assert.Throws<LogQLParseException>(() => LogQLQuery.Parse(query));
