@@ -13,6 +13,19 @@ internal sealed class QueryScheduler(int maxConcurrentPerTenant, int maxQueuedPe
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, TenantQueue> _tenants = new(StringComparer.Ordinal);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes at the next change of any tenant's running or waiting queries (tests wait on it, not on time).</summary>
+    public Task NextChange
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _changed.Task;
+            }
+        }
+    }
 
     /// <summary>Queries of <paramref name="tenant"/> running now (for tests and metrics).</summary>
     public int Running(string tenant)
@@ -60,6 +73,8 @@ internal sealed class QueryScheduler(int maxConcurrentPerTenant, int maxQueuedPe
             {
                 waiter = queue.Waiting.AddLast(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             }
+
+            Changed();
         }
 
         if (waiter is not null)
@@ -89,6 +104,7 @@ internal sealed class QueryScheduler(int maxConcurrentPerTenant, int maxQueuedPe
                     queue.Waiting.Remove(waiter);
                     RemoveIfIdle(tenant, queue);
                     waiter.Value.TrySetCanceled(cancellationToken);
+                    Changed();
                 }
             }
         });
@@ -107,12 +123,22 @@ internal sealed class QueryScheduler(int maxConcurrentPerTenant, int maxQueuedPe
             {
                 queue.Waiting.RemoveFirst();
                 next.Value.TrySetResult();
+                Changed();
                 return;
             }
 
             queue.Running--;
             RemoveIfIdle(tenant, queue);
+            Changed();
         }
+    }
+
+    /// <summary>Under the lock: completes <see cref="NextChange"/> and starts the next one.</summary>
+    private void Changed()
+    {
+        var changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
     }
 
     private void RemoveIfIdle(string tenant, TenantQueue queue)

@@ -12,7 +12,7 @@ namespace Pipeline.Aggregator.Ingester;
 /// refuse with <see cref="IngesterOverloadedException"/>). Once the record is durable the WAL writer stores it
 /// (<see cref="HeadWriter"/>), and only then does the append complete.
 /// </summary>
-#pragma warning disable CA1001 // The semaphore never creates a wait handle (only WaitAsync and Wait(0) are used).
+#pragma warning disable CA1001 // The semaphore never creates a wait handle (only WaitAsync is used).
 internal sealed class WalAppender
 #pragma warning restore CA1001
 {
@@ -77,7 +77,8 @@ internal sealed class WalAppender
 
     private async ValueTask WaitForSlotAsync(CancellationToken cancellationToken)
     {
-        if (_slots.Wait(0, CancellationToken.None))
+        // A free slot is taken at once (a completed, cached task); otherwise wait without holding the thread.
+        if (await _slots.WaitAsync(0, CancellationToken.None).ConfigureAwait(false))
         {
             return;
         }

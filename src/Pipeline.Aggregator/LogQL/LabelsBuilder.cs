@@ -124,11 +124,11 @@ internal sealed class LabelsBuilder
         // Entries of a stream share its label set unless they carry structured metadata: decide the suffix once for it.
         if (!ReferenceEquals(entry.CheckedFor, _base))
         {
-            entry.Result = ParsedName(entry.Name);
+            entry.FinalName = ParsedName(entry.Name);
             entry.CheckedFor = _base;
         }
 
-        return entry.Result!;
+        return entry.FinalName!;
     }
 
     /// <summary>The names currently present (base plus changes), for drop/keep and templates.</summary>
@@ -201,7 +201,7 @@ internal sealed class LabelsBuilder
 
         public LabelSet? CheckedFor { get; set; }
 
-        public string? Result { get; set; }
+        public string? FinalName { get; set; }
     }
 
     /// <summary>Compares byte-array keys by content, and looks them up by span without allocating.</summary>

@@ -50,10 +50,7 @@ public sealed class QuerySchedulingTests
         var running = Send(harness, "a", Endless, cts.Token);
         await store.Scanning.Task.WaitAsync(s_wait);
         var queued = Send(harness, "a", "count_over_time({app=\"api\"}[1m])", cts.Token);
-        while (scheduler.Queued("a") == 0)
-        {
-            await Task.Delay(10);
-        }
+        await UntilAsync(scheduler, () => scheduler.Queued("a") > 0);
 
         using var refused = await Send(harness, "a", "count_over_time({app=\"api\"}[1m])", CancellationToken.None);
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
@@ -116,13 +113,19 @@ public sealed class QuerySchedulingTests
         return harness.Client.SendAsync(request, cancellationToken);
     }
 
-    private static async Task PollIdleAsync(ServerHarness harness, string tenant = AggregatorServerOptions.SingleTenantId)
+    private static Task PollIdleAsync(ServerHarness harness, string tenant = AggregatorServerOptions.SingleTenantId)
     {
-        var deadline = DateTime.UtcNow + s_wait;
-        while (harness.Server.QueryScheduler.Running(tenant) > 0 || harness.Server.QueryScheduler.Queued(tenant) > 0)
+        var scheduler = harness.Server.QueryScheduler;
+        return UntilAsync(scheduler, () => scheduler.Running(tenant) == 0 && scheduler.Queued(tenant) == 0);
+    }
+
+    /// <summary>Waits, on the scheduler's change signal (never on time), until <paramref name="condition"/> holds.</summary>
+    private static async Task UntilAsync(QueryScheduler scheduler, Func<bool> condition)
+    {
+        // The signal is taken before the check, so a change between the two is not missed.
+        for (var next = scheduler.NextChange; !condition(); next = scheduler.NextChange)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the query did not stop");
-            await Task.Delay(10);
+            await next.WaitAsync(s_wait);
         }
     }
 
