@@ -38,7 +38,7 @@ internal sealed class QueryApi
 
     private LogQLEngine Engine => _engineOrNull!;
 
-    private LogIngester Store => _ingesterOrNull!;
+    internal LogIngester Store => _ingesterOrNull!;
 
     private bool Ready => Volatile.Read(ref _ingesterOrNull) is not null;
 
@@ -63,6 +63,7 @@ internal sealed class QueryApi
         app.MapMethods("/loki/api/v1/index/volume_range", methods, Guarded(context => VolumeAsync(context, range: true)));
         app.MapMethods("/loki/api/v1/detected_labels", methods, Guarded(DetectedLabelsAsync));
         app.MapMethods("/loki/api/v1/detected_fields", methods, Guarded(DetectedFieldsAsync));
+        app.MapMethods("/loki/api/v1/patterns", methods, Guarded(new PatternsApi(this).HandleAsync));
     }
 
     /// <summary>
@@ -162,7 +163,7 @@ internal sealed class QueryApi
         return context.Response.WriteAsync(message + "\n", context.RequestAborted);
     }
 
-    private static async Task WriteJsonAsync<TState>(HttpContext context, TState state, Action<Utf8JsonWriter, TState> write)
+    internal static async Task WriteJsonAsync<TState>(HttpContext context, TState state, Action<Utf8JsonWriter, TState> write)
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json; charset=utf-8";
@@ -243,7 +244,7 @@ internal sealed class QueryApi
         await WriteJsonAsync(context, result, WriteQueryResponse).ConfigureAwait(false);
     }
 
-    private async Task<(bool Ok, string Tenant, long Start, long End)> BoundsAsync(HttpContext context)
+    internal async Task<(bool Ok, string Tenant, long Start, long End)> BoundsAsync(HttpContext context)
     {
         if (!Ready)
         {
@@ -396,7 +397,7 @@ internal sealed class QueryApi
         return (true, tenant, start, end, streams);
     }
 
-    private static IReadOnlyList<IReadOnlyList<LabelMatcher>> SelectorsOf(string query)
+    internal static IReadOnlyList<IReadOnlyList<LabelMatcher>> SelectorsOf(string query)
     {
         try
         {
