@@ -83,19 +83,8 @@ internal sealed class PatternsApi(QueryApi api)
             return;
         }
 
-        List<PatternSeries> patterns;
-        try
-        {
-            var (admitted, result) = await api.Scheduler.RunAsync(tenant, ct => Detect(tenant, selectors, start, end, step, ct), context.RequestAborted).ConfigureAwait(false);
-            if (!admitted)
-            {
-                await QueryApi.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, QueryScheduler.TooManyOutstandingRequests).ConfigureAwait(false);
-                return;
-            }
-
-            patterns = result!;
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        var patterns = await IndexStatsApi.RunScheduledAsync(api, context, tenant, ct => Detect(tenant, selectors, start, end, step, ct)).ConfigureAwait(false);
+        if (patterns is null)
         {
             return;
         }
