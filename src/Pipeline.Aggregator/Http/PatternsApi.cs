@@ -188,6 +188,7 @@ internal sealed class PatternsApi(QueryApi api)
             }
         }
     }
+
     private static void WriteResponse(Utf8JsonWriter writer, List<PatternSeries> patterns)
     {
         writer.WriteStartObject();
