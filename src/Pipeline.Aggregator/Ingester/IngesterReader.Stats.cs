@@ -71,9 +71,14 @@ internal sealed partial class IngesterReader
                 }
 
                 List<ChunkStats>? chunks = null;
+                result.TryGetValue(stream.Labels, out var indexed);
                 foreach (var chunk in stream.Closed)
                 {
-                    AddOpen(ref chunks, chunk, fromNs, toNs);
+                    // A chunk being flushed is in the index before it leaves memory: count it once.
+                    if (indexed is null || !indexed.Exists(c => c.MinTs == chunk.MinTs && c.MaxTs == chunk.MaxTs))
+                    {
+                        AddOpen(ref chunks, chunk, fromNs, toNs);
+                    }
                 }
 
                 if (stream.Current is { } current)
