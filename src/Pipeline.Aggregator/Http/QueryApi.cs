@@ -38,7 +38,7 @@ internal sealed class QueryApi
 
     private LogQLEngine Engine => _engineOrNull!;
 
-    private LogIngester Store => _ingesterOrNull!;
+    internal LogIngester Store => _ingesterOrNull!;
 
     private bool Ready => Volatile.Read(ref _ingesterOrNull) is not null;
 
@@ -58,11 +58,13 @@ internal sealed class QueryApi
         app.MapMethods("/loki/api/v1/label", methods, Guarded(LabelsAsync));
         app.MapMethods("/loki/api/v1/label/{name}/values", methods, Guarded(LabelValuesAsync));
         app.MapMethods("/loki/api/v1/series", methods, Guarded(SeriesAsync));
-        app.MapMethods("/loki/api/v1/index/stats", methods, Guarded(StatsAsync));
-        app.MapMethods("/loki/api/v1/index/volume", methods, Guarded(context => VolumeAsync(context, range: false)));
-        app.MapMethods("/loki/api/v1/index/volume_range", methods, Guarded(context => VolumeAsync(context, range: true)));
+        var stats = new IndexStatsApi(this);
+        app.MapMethods("/loki/api/v1/index/stats", methods, Guarded(stats.StatsAsync));
+        app.MapMethods("/loki/api/v1/index/volume", methods, Guarded(context => stats.VolumeAsync(context, range: false)));
+        app.MapMethods("/loki/api/v1/index/volume_range", methods, Guarded(context => stats.VolumeAsync(context, range: true)));
         app.MapMethods("/loki/api/v1/detected_labels", methods, Guarded(DetectedLabelsAsync));
         app.MapMethods("/loki/api/v1/detected_fields", methods, Guarded(DetectedFieldsAsync));
+        app.MapMethods("/loki/api/v1/patterns", methods, Guarded(new PatternsApi(this).HandleAsync));
     }
 
     /// <summary>
@@ -107,6 +109,8 @@ internal sealed class QueryApi
     };
 
     internal long NowNs => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    internal TimeProvider Time => _time;
 
     internal static async Task<string?> ParamAsync(HttpContext context, string name)
     {
@@ -162,7 +166,7 @@ internal sealed class QueryApi
         return context.Response.WriteAsync(message + "\n", context.RequestAborted);
     }
 
-    private static async Task WriteJsonAsync<TState>(HttpContext context, TState state, Action<Utf8JsonWriter, TState> write)
+    internal static async Task WriteJsonAsync<TState>(HttpContext context, TState state, Action<Utf8JsonWriter, TState> write)
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json; charset=utf-8";
@@ -243,7 +247,7 @@ internal sealed class QueryApi
         await WriteJsonAsync(context, result, WriteQueryResponse).ConfigureAwait(false);
     }
 
-    private async Task<(bool Ok, string Tenant, long Start, long End)> BoundsAsync(HttpContext context)
+    internal async Task<(bool Ok, string Tenant, long Start, long End)> BoundsAsync(HttpContext context)
     {
         if (!Ready)
         {
@@ -396,7 +400,7 @@ internal sealed class QueryApi
         return (true, tenant, start, end, streams);
     }
 
-    private static IReadOnlyList<IReadOnlyList<LabelMatcher>> SelectorsOf(string query)
+    internal static IReadOnlyList<IReadOnlyList<LabelMatcher>> SelectorsOf(string query)
     {
         try
         {
@@ -469,159 +473,6 @@ internal sealed class QueryApi
             }
 
             writer.WriteEndArray();
-            writer.WriteEndObject();
-        }).ConfigureAwait(false);
-    }
-
-    private async Task StatsAsync(HttpContext context)
-    {
-        var (ok, tenant, start, end, streams) = await StreamsAsync(context, "query").ConfigureAwait(false);
-        if (!ok)
-        {
-            return;
-        }
-
-        long entries = 0, bytes = 0, withData = 0;
-        foreach (var stream in streams)
-        {
-            var any = false;
-            foreach (var entry in Store.ReadEntries(tenant, stream, start, end + 1, Direction.Forward))
-            {
-                entries++;
-                bytes += entry.Line.Length;
-                any = true;
-            }
-
-            withData += any ? 1 : 0;
-        }
-
-        await WriteJsonAsync(context, (withData, entries, bytes), static (writer, s) =>
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("streams"u8, s.withData);
-            writer.WriteNumber("chunks"u8, s.withData);
-            writer.WriteNumber("entries"u8, s.entries);
-            writer.WriteNumber("bytes"u8, s.bytes);
-            writer.WriteEndObject();
-        }).ConfigureAwait(false);
-    }
-
-    private async Task VolumeAsync(HttpContext context, bool range)
-    {
-        var (ok, tenant, start, end, streams) = await StreamsAsync(context, "query").ConfigureAwait(false);
-        if (!ok)
-        {
-            return;
-        }
-
-        var stepText = await ParamAsync(context, "step").ConfigureAwait(false);
-        var step = QueryParameters.DefaultStep(start, end);
-        string? error = null;
-        if ((range && !string.IsNullOrEmpty(stepText) && !QueryParameters.TryParseDuration(stepText, out step, out error))
-            || !QueryParameters.TryParseLimit(await ParamAsync(context, "limit").ConfigureAwait(false), DefaultLimit, out var limit, out error))
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
-            return;
-        }
-
-        if (step <= 0)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "zero or negative query resolution step widths are not accepted. Try a positive integer").ConfigureAwait(false);
-            return;
-        }
-
-        // Group by the target labels, else by the label names the selector mentions (Loki's aggregateBy=series).
-        var targets = (await ParamAsync(context, "targetLabels").ConfigureAwait(false) ?? string.Empty)
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        if (targets.Count == 0)
-        {
-            var query = await ParamAsync(context, "query").ConfigureAwait(false) ?? "{}";
-            try
-            {
-                foreach (var matchers in SelectorsOf(query))
-                {
-                    foreach (var matcher in matchers)
-                    {
-                        if (!targets.Contains(matcher.Name))
-                        {
-                            targets.Add(matcher.Name);
-                        }
-                    }
-                }
-            }
-            catch (LogQLException)
-            {
-                // Already validated by StreamsAsync.
-            }
-        }
-
-        var groups = new Dictionary<LabelSet, SortedDictionary<long, long>>();
-        foreach (var stream in streams)
-        {
-            var key = new List<Label>();
-            foreach (var target in targets)
-            {
-                if (stream[target] is { } value)
-                {
-                    key.Add(new Label(target, value));
-                }
-            }
-
-            var group = LabelSet.Create(key.ToArray());
-            if (!groups.TryGetValue(group, out var buckets))
-            {
-                buckets = [];
-                groups[group] = buckets;
-            }
-
-            foreach (var entry in Store.ReadEntries(tenant, stream, start, end + 1, Direction.Forward))
-            {
-                var bucket = range ? start + ((entry.Timestamp - start) / step * step) : end;
-                buckets[bucket] = buckets.GetValueOrDefault(bucket) + entry.Line.Length;
-            }
-        }
-
-        var ordered = groups.Where(g => g.Value.Count > 0)
-            .OrderByDescending(g => g.Value.Values.Sum())
-            .ThenBy(g => g.Key.ToString(), StringComparer.Ordinal)
-            .Take(limit)
-            .ToList();
-        await WriteJsonAsync(context, (ordered, range), static (writer, s) =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("status"u8, "success"u8);
-            writer.WritePropertyName("data"u8);
-            writer.WriteStartObject();
-            writer.WriteString("resultType"u8, s.range ? "matrix"u8 : "vector"u8);
-            writer.WritePropertyName("result"u8);
-            writer.WriteStartArray();
-            foreach (var (metric, buckets) in s.ordered)
-            {
-                writer.WriteStartObject();
-                writer.WritePropertyName("metric"u8);
-                LokiJson.WriteLabels(writer, metric);
-                if (s.range)
-                {
-                    writer.WritePropertyName("values"u8);
-                    writer.WriteStartArray();
-                    foreach (var (ts, bytes) in buckets)
-                    {
-                        LokiJson.WritePoint(writer, ts, bytes);
-                    }
-
-                    writer.WriteEndArray();
-                }
-                else
-                {
-                    writer.WritePropertyName("value"u8);
-                    LokiJson.WritePoint(writer, buckets.Keys.First(), buckets.Values.Sum());
-                }
-
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
             writer.WriteEndObject();
         }).ConfigureAwait(false);
     }

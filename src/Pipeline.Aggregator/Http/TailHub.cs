@@ -38,7 +38,7 @@ internal sealed class TailHub : IPushObserver
             batch ??= TailBatch.Copy(streams);
             if (!subscription.Batches.Writer.TryWrite(batch))
             {
-                Interlocked.Add(ref subscription.DroppedEntries, batch.EntryCount);
+                subscription.RecordDropped(batch);
             }
         }
     }
@@ -53,12 +53,14 @@ internal sealed class TailHub : IPushObserver
     internal void Remove(TailSubscription subscription) => _subscriptions.TryRemove(subscription, out _);
 }
 
-/// <summary>One live tail session's queue of pushed batches.</summary>
+/// <summary>One live tail session's queue of pushed batches, and the entries it lost because it fell behind.</summary>
 internal sealed class TailSubscription(TailHub hub) : IDisposable
 {
-#pragma warning disable CA1051 // Interlocked counter.
-    public long DroppedEntries;
-#pragma warning restore CA1051
+    /// <summary>Loki's most dropped entries listed in one tail response; more are not listed.</summary>
+    public const int MaxDroppedEntries = 1000;
+
+    private readonly Lock _droppedLock = new();
+    private List<(LabelSet Labels, long Timestamp)> _dropped = [];
 
     public Channel<TailBatch> Batches { get; } = Channel.CreateBounded<TailBatch>(new BoundedChannelOptions(1024)
     {
@@ -66,7 +68,55 @@ internal sealed class TailSubscription(TailHub hub) : IDisposable
         SingleReader = true,
     });
 
+    /// <summary>Entries dropped since the last response (at most <see cref="MaxDroppedEntries"/>).</summary>
+    public int DroppedCount
+    {
+        get
+        {
+            lock (_droppedLock)
+            {
+                return _dropped.Count;
+            }
+        }
+    }
+
     public void Dispose() => hub.Remove(this);
+
+    /// <summary>Lists the entries of a batch the session had no room for, by stream labels and timestamp, up to the cap.</summary>
+    public void RecordDropped(TailBatch batch)
+    {
+        lock (_droppedLock)
+        {
+            foreach (var (labels, entries) in batch.Streams)
+            {
+                foreach (var (ts, _) in entries)
+                {
+                    if (_dropped.Count >= MaxDroppedEntries)
+                    {
+                        return;
+                    }
+
+                    _dropped.Add((labels, ts));
+                }
+            }
+        }
+    }
+
+    /// <summary>Takes the entries dropped since the last call.</summary>
+    public List<(LabelSet Labels, long Timestamp)> TakeDropped()
+    {
+        lock (_droppedLock)
+        {
+            if (_dropped.Count == 0)
+            {
+                return [];
+            }
+
+            var taken = _dropped;
+            _dropped = [];
+            return taken;
+        }
+    }
 }
 
 /// <summary>A copy of the streams of one stored push.</summary>

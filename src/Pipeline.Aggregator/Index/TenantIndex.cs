@@ -139,6 +139,7 @@ internal sealed partial class TenantIndex : IDisposable
             WriteLabels(_buffer, labels);
             WriteChunk(_buffer, chunk);
             _buffer.WriteInt64(flushedThroughSequence);
+            _buffer.WriteVarint((ulong)chunk.UncompressedBytes);
             RecordFraming.EndFrame(_buffer, frame);
             Append();
             AddLocked(labels, chunk, flushedThroughSequence);
@@ -155,6 +156,7 @@ internal sealed partial class TenantIndex : IDisposable
             _buffer.WriteByte(RemoveChunk);
             WriteLabels(_buffer, labels);
             WriteChunk(_buffer, chunk);
+            _buffer.WriteVarint((ulong)chunk.UncompressedBytes);
             RecordFraming.EndFrame(_buffer, frame);
             Append();
             RemoveLocked(labels, chunk);
@@ -207,6 +209,7 @@ internal sealed partial class TenantIndex : IDisposable
                         WriteLabels(_buffer, stream.Labels);
                         WriteChunk(_buffer, chunk);
                         _buffer.WriteInt64(stream.FlushedThroughSequence);
+                        _buffer.WriteVarint((ulong)chunk.UncompressedBytes);
                         RecordFraming.EndFrame(_buffer, frame);
                         RandomAccess.Write(handle, _buffer.WrittenSpan, offset);
                         offset += _buffer.Length;
@@ -407,10 +410,11 @@ internal sealed partial class TenantIndex : IDisposable
         switch (type)
         {
             case AddChunk:
-                AddLocked(labels, chunk, reader.ReadInt64());
+                var flushedThrough = reader.ReadInt64();
+                AddLocked(labels, WithStatistics(chunk, ref reader), flushedThrough);
                 break;
             case RemoveChunk:
-                RemoveLocked(labels, chunk);
+                RemoveLocked(labels, WithStatistics(chunk, ref reader));
                 _removed++;
                 break;
             default:
@@ -478,6 +482,10 @@ internal sealed partial class TenantIndex : IDisposable
         buffer.WriteVarint((ulong)chunk.Size);
         buffer.WriteUInt32(chunk.Checksum);
     }
+
+    /// <summary>The chunk's uncompressed size, which records end with since it is kept (older records: 0).</summary>
+    private static ChunkRef WithStatistics(ChunkRef chunk, ref SpanReader reader) =>
+        reader.Remaining > 0 ? chunk with { UncompressedBytes = (long)reader.ReadVarint() } : chunk;
 
     private static ChunkRef ReadChunk(ref SpanReader reader) =>
         new(reader.ReadInt64(), reader.ReadInt64(), (int)reader.ReadVarint(), (long)reader.ReadVarint(), reader.ReadUInt32());

@@ -4,8 +4,8 @@ using Pipeline.Model;
 
 namespace Pipeline.Aggregator.Storage;
 
-/// <summary>A flushed chunk as the index knows it.</summary>
-internal readonly record struct ChunkRef(long MinTs, long MaxTs, int Entries, long Size, uint Checksum);
+/// <summary>A flushed chunk as the index knows it; <paramref name="UncompressedBytes"/> (its entries' bytes, for index statistics) is 0 in index records written before it was kept.</summary>
+internal readonly record struct ChunkRef(long MinTs, long MaxTs, int Entries, long Size, uint Checksum, long UncompressedBytes = 0);
 
 /// <summary>
 /// Chunk files on local disk: <c>&lt;root&gt;/&lt;tenant&gt;/chunks/&lt;fingerprint&gt;/&lt;minTs&gt;-&lt;maxTs&gt;-&lt;checksum&gt;.chunk</c>.
@@ -52,7 +52,13 @@ internal sealed class ChunkStore
     public ChunkRef Complete(string tenant, LabelSet labels, ChunkFileWriter writer, ByteBuffer scratch)
     {
         var header = writer.Complete(labels, scratch);
-        var chunk = new ChunkRef(header.MinTs, header.MaxTs, header.Entries, writer.Length, header.Checksum);
+        long uncompressed = 0;
+        foreach (var block in header.Blocks)
+        {
+            uncompressed += block.UncompressedLength;
+        }
+
+        var chunk = new ChunkRef(header.MinTs, header.MaxTs, header.Entries, writer.Length, header.Checksum, uncompressed);
         writer.MoveTo(ChunkPath(tenant, labels.Fingerprint, chunk));
         return chunk;
     }

@@ -140,18 +140,19 @@ public sealed class QueryApiTests
     {
         await using var harness = await SeededAsync();
         var stats = await harness.GetJsonAsync("loki/api/v1/index/stats?query=" + Uri.EscapeDataString("{app=\"api\"}"));
-        var apiBytes = "level=info msg=\"started\" took=12".Length + "level=info msg=done took=3".Length + "level=error msg=failed".Length;
+        // Bytes are the entries' uncompressed size as stored (Loki's chunk size): 8 (timestamp) + 1 (length) + line + 1 (no metadata).
+        var apiBytes = "level=info msg=\"started\" took=12".Length + "level=info msg=done took=3".Length + "level=error msg=failed".Length + (3 * 10);
         Assert.Equal($"{{\"streams\":2,\"chunks\":2,\"entries\":3,\"bytes\":{apiBytes}}}", ServerHarness.WithoutStats(stats));
 
         var volume = await harness.GetJsonAsync($"loki/api/v1/index/volume?query={Uri.EscapeDataString("{app=~\".+\"}")}&end={StartNs}");
-        var webBytes = "{\"status\":200,\"path\":\"/\"}".Length;
+        var webBytes = "{\"status\":200,\"path\":\"/\"}".Length + 10;
         Assert.Equal(
             $"{{\"status\":\"success\",\"data\":{{\"resultType\":\"vector\",\"result\":[{{\"metric\":{{\"app\":\"api\"}},\"value\":[{StartNs / Second},\"{apiBytes}\"]}},{{\"metric\":{{\"app\":\"web\"}},\"value\":[{StartNs / Second},\"{webBytes}\"]}}]}}}}",
             ServerHarness.WithoutStats(volume));
 
         var range = await harness.GetJsonAsync($"loki/api/v1/index/volume_range?query={Uri.EscapeDataString("{app=\"web\"}")}&start={StartNs - (60 * Second)}&end={StartNs}&step=60s");
         Assert.Equal(
-            $"{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{{\"metric\":{{\"app\":\"web\"}},\"values\":[[{(StartNs / Second) - 60},\"{webBytes}\"]]}}]}}}}",
+            $"{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{{\"metric\":{{\"app\":\"web\"}},\"values\":[[{StartNs / Second},\"{webBytes}\"]]}}]}}}}",
             ServerHarness.WithoutStats(range));
 
         var detectedLabels = await harness.GetJsonAsync("loki/api/v1/detected_labels?query=" + Uri.EscapeDataString("{app=~\".+\"}"));

@@ -157,6 +157,23 @@ internal sealed class ServerHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>Receives one whole websocket text message and parses it as JSON.</summary>
+    public static async Task<JsonElement> ReceiveJsonAsync(System.Net.WebSockets.ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[256 * 1024];
+        var count = 0;
+        System.Net.WebSockets.ValueWebSocketReceiveResult result;
+        do
+        {
+            result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
+            count += result.Count;
+        }
+        while (!result.EndOfMessage);
+
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Text, result.MessageType);
+        return JsonDocument.Parse(Encoding.UTF8.GetString(buffer, 0, count)).RootElement.Clone();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

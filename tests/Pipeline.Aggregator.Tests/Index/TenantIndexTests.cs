@@ -55,4 +55,40 @@ public class TenantIndexTests
         var error = Assert.Throws<ArgumentException>(() => new LabelMatcher("app", LabelMatchType.Regex, "(unclosed"));
         Assert.Contains("(unclosed", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Index_UncompressedBytesPersisted_AndRecordsWithoutThemReadAsZero()
+    {
+        using var dir = new TempDir();
+        using (var index = TenantIndex.Open(dir.Path, NullLogger.Instance))
+        {
+            index.Add(Labels("api"), new ChunkRef(10, 20, 5, 100, 0xabc, 4096), 7);
+            index.Add(Labels("api"), new ChunkRef(30, 40, 2, 60, 0xdef, 512), 8);
+            index.Remove(Labels("api"), new ChunkRef(30, 40, 2, 60, 0xdef, 512));
+            index.Sync();
+        }
+
+        {
+            // A record as written before chunks kept their uncompressed size: no trailing size.
+            using var buffer = new ByteBuffer(256);
+            var frame = RecordFraming.BeginFrame(buffer);
+            buffer.WriteByte(1);
+            buffer.WriteVarint(1);
+            buffer.WriteString("app");
+            buffer.WriteString("web");
+            buffer.WriteInt64(50);
+            buffer.WriteInt64(60);
+            buffer.WriteVarint(3);
+            buffer.WriteVarint(70);
+            buffer.WriteUInt32(0x123);
+            buffer.WriteInt64(9);
+            RecordFraming.EndFrame(buffer, frame);
+            using var log = new FileStream(Path.Combine(dir.Path, "index", "index.log"), FileMode.Append, FileAccess.Write);
+            log.Write(buffer.WrittenSpan);
+        }
+
+        using var reloaded = TenantIndex.Open(dir.Path, NullLogger.Instance);
+        Assert.Equal([new ChunkRef(10, 20, 5, 100, 0xabc, 4096)], reloaded.Chunks(Labels("api"), long.MinValue, long.MaxValue));
+        Assert.Equal([new ChunkRef(50, 60, 3, 70, 0x123, 0)], reloaded.Chunks(LabelSet.Parse("{app=\"web\"}"), long.MinValue, long.MaxValue));
+    }
 }
