@@ -1,3 +1,4 @@
+using Pipeline.Delivery;
 using Pipeline.Model;
 
 namespace Pipeline.Loki.Push;
@@ -134,6 +135,26 @@ public sealed class LokiPushSinkOptions
 
     /// <summary>How many bytes of an error response body are logged.</summary>
     public int MaxErrorBodyLogged { get; set; } = DefaultMaxErrorBodyLogged;
+
+    /// <summary>The HTTP, TLS, auth and retry settings as the delivery layer takes them.</summary>
+    internal DeliveryHttpOptions ToDeliveryOptions() => new()
+    {
+        Timeout = Timeout,
+        MaxErrorBody = MaxErrorBodyLogged,
+        HttpVersion = HttpVersion,
+        BasicAuthUsername = BasicAuthUsername,
+        BasicAuthPassword = BasicAuthPassword,
+        BearerToken = BearerToken,
+        BearerTokenFile = BearerTokenFile,
+        Headers = [.. Headers],
+        CaFile = Tls.CaFile,
+        CertFile = Tls.CertFile,
+        KeyFile = Tls.KeyFile,
+        ServerName = Tls.ServerName,
+        InsecureSkipVerify = Tls.InsecureSkipVerify,
+        ProxyUrl = ProxyUrl,
+        Retry = new DeliveryRetryOptions { MinBackoff = MinBackoff, MaxBackoff = MaxBackoff, MaxRetries = MaxRetries, Jitter = true },
+    };
 
     /// <summary>Checks every setting and returns the external labels as a set.</summary>
     internal LabelSet Validate()

@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Net.Http.Headers;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Delivery;
 
 namespace Pipeline.Prometheus.RemoteWrite;
 
@@ -10,21 +12,25 @@ namespace Pipeline.Prometheus.RemoteWrite;
 /// request when it holds <see cref="RemoteWriteOptions.MaxSamplesPerSend"/> samples or
 /// <see cref="RemoteWriteOptions.BatchSendDeadline"/> after its first sample, snappy-compressed protobuf with the
 /// remote-write headers. One request is in flight at a time, so samples of a series arrive in the order written.
-/// 429, 5xx and network errors are retried with backoff; other 4xx drop the request's samples (counted).
+/// 429, 5xx and network errors are retried with backoff (honouring <c>Retry-After</c>); other 4xx drop the request's
+/// samples (counted). The remote-write wire format on the delivery layer (<see cref="DeliveryBatcher{TBatch}"/>,
+/// <see cref="HttpDeliveryClient"/>).
 /// Lifecycle: <see cref="StartAsync"/>, then <see cref="StopAsync"/> (sends what is buffered) or <see cref="DisposeAsync"/>.
 /// </summary>
 public sealed class RemoteWriteSink : IAsyncDisposable
 {
+    private static readonly MediaTypeHeaderValue s_contentType = new("application/x-protobuf");
+
     private readonly RemoteWriteOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
     private readonly Channel<RemoteWriteSample> _channel;
-    private readonly RemoteWriteSender _sender;
+    private readonly HttpDeliveryClient _client;
+    private readonly DeliveryMetrics _metrics;
+    private readonly DeliveryBatcher<Batch> _batcher;
     private readonly CancellationTokenSource _abort = new();
     private readonly Lock _gate = new();
     private Task? _loop;
-    private long _sent;
-    private long _dropped;
-    private long _requests;
 
     /// <summary>Creates the sink; nothing is sent before <see cref="StartAsync"/>.</summary>
     /// <param name="httpClient">The client to post with (its handler is reused across requests).</param>
@@ -52,34 +58,59 @@ public sealed class RemoteWriteSink : IAsyncDisposable
 
         _options = options;
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
         _channel = Channel.CreateBounded<RemoteWriteSample>(new BoundedChannelOptions(options.Capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
-        _sender = new RemoteWriteSender(httpClient, options, _timeProvider, logger ?? NullLogger.Instance);
+
+        // The protocol's own headers first: a configured header of the same name replaces it.
+        List<KeyValuePair<string, string>> headers =
+        [
+            new("X-Prometheus-Remote-Write-Version", "0.1.0"),
+            new("User-Agent", "Pipeline.Prometheus/0.1"),
+            .. options.Headers,
+        ];
+        var http = new DeliveryHttpOptions
+        {
+            // HttpClient's own Timeout still applies; this one runs on the sink's clock.
+            Timeout = httpClient.Timeout == System.Threading.Timeout.InfiniteTimeSpan ? TimeSpan.FromMinutes(1) : httpClient.Timeout,
+            Headers = headers,
+            Retry = new DeliveryRetryOptions { MinBackoff = options.MinBackoff, MaxBackoff = options.MaxBackoff, MaxRetries = options.MaxRetries, Jitter = false },
+        };
+        _client = new HttpDeliveryClient(endpoint, http, httpClient);
+        _metrics = new DeliveryMetrics(options.Metrics, meter: null, names: null, string.Empty, string.Empty, endpoint.Authority);
+        var batching = new DeliveryBatcherOptions { BatchSize = options.MaxSamplesPerSend, BatchWait = options.BatchSendDeadline };
+
+        // Not aborted through the batcher: a stop deadline turns the remaining sends into counted drops instead.
+        _batcher = new DeliveryBatcher<Batch>(batching, () => new Batch(Math.Min(options.MaxSamplesPerSend, 4096)), SendAsync, _timeProvider, CancellationToken.None);
     }
 
     /// <summary>Samples delivered (2xx).</summary>
-    public long SentSamples => Interlocked.Read(ref _sent);
+    public long SentSamples => _metrics.SentItems;
 
     /// <summary>Samples dropped: rejected by the receiver (non-429 4xx), retries exhausted, or unsent at an aborted stop.</summary>
-    public long DroppedSamples => Interlocked.Read(ref _dropped);
+    public long DroppedSamples => _metrics.DroppedItems;
 
     /// <summary>Requests that failed and were (or would have been) retried.</summary>
-    public long FailedAttempts => Interlocked.Read(ref _sender.FailedAttempts);
+    public long FailedAttempts => _metrics.FailedAttempts;
 
     /// <summary>Requests posted successfully.</summary>
-    public long Requests => Interlocked.Read(ref _requests);
+    public long Requests => _metrics.Requests;
 
     /// <summary>Test hook: called when the batch loop starts waiting for the batch deadline.</summary>
-    internal Action? OnWaitingForDeadline { get; set; }
+    internal Action? OnWaitingForDeadline
+    {
+        get => _batcher.OnWaitingForDeadline;
+        set => _batcher.OnWaitingForDeadline = value;
+    }
 
-    /// <summary>Test hook: see <see cref="RemoteWriteSender.OnBackoff"/>.</summary>
+    /// <summary>Test hook: see <see cref="HttpDeliveryClient.OnBackoff"/>.</summary>
     internal Action<TimeSpan>? OnBackoff
     {
-        get => _sender.OnBackoff;
-        set => _sender.OnBackoff = value;
+        get => _client.OnBackoff;
+        set => _client.OnBackoff = value;
     }
 
     /// <summary>Starts the send loop (idempotent).</summary>
@@ -138,100 +169,38 @@ public sealed class RemoteWriteSink : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _abort.Dispose();
+        _client.Dispose();
     }
 
-    private async Task RunAsync()
+    private Task RunAsync() => _batcher.RunAsync(_channel.Reader, AddAsync);
+
+    private ValueTask AddAsync(RemoteWriteSample sample)
     {
-        var reader = _channel.Reader;
-        var batch = new List<RemoteWriteSample>(Math.Min(_options.MaxSamplesPerSend, 4096));
-        var batchStarted = 0L;
-        while (true)
-        {
-            if (batch.Count == 0)
-            {
-                if (!await WaitToReadAsync(reader).ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                batchStarted = _timeProvider.GetTimestamp();
-            }
-
-            while (batch.Count < _options.MaxSamplesPerSend && reader.TryRead(out var sample))
-            {
-                batch.Add(sample);
-            }
-
-            if (batch.Count >= _options.MaxSamplesPerSend)
-            {
-                await SendAsync(batch).ConfigureAwait(false);
-                continue;
-            }
-
-            var remaining = _options.BatchSendDeadline - _timeProvider.GetElapsedTime(batchStarted);
-            if (remaining <= TimeSpan.Zero)
-            {
-                await SendAsync(batch).ConfigureAwait(false);
-                continue;
-            }
-
-            using var delayCancellation = new CancellationTokenSource();
-            var delay = Task.Delay(remaining, _timeProvider, delayCancellation.Token);
-            var more = reader.WaitToReadAsync(delayCancellation.Token).AsTask();
-            OnWaitingForDeadline?.Invoke();
-            var first = await Task.WhenAny(delay, more).ConfigureAwait(false);
-            await delayCancellation.CancelAsync().ConfigureAwait(false);
-            if (first == delay || !more.IsCompletedSuccessfully || !await more.ConfigureAwait(false))
-            {
-                // Deadline reached, or the writer completed: send what there is.
-                await SendAsync(batch).ConfigureAwait(false);
-            }
-        }
+        var batch = _batcher.Open(string.Empty);
+        batch.Samples.Add(sample);
+        batch.Added(default);
+        return _batcher.AddedAsync(string.Empty);
     }
 
-    private static async Task<bool> WaitToReadAsync(ChannelReader<RemoteWriteSample> reader)
-    {
-        try
-        {
-            return await reader.WaitToReadAsync().ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            return false;
-        }
-    }
-
-    private async Task SendAsync(List<RemoteWriteSample> batch)
+    private async Task<DeliveryResult> SendAsync(string key, Batch batch, CancellationToken cancellationToken)
     {
         var count = batch.Count;
         if (_abort.IsCancellationRequested)
         {
-            Drop(count, "shutdown");
-            batch.Clear();
-            return;
+            _metrics.Dropped(count, "shutdown");
+            return DeliveryResult.Dropped("shutdown");
         }
 
-        var (buffer, length) = RemoteWriteEncoder.Encode(RemoteWriteEncoder.Build(batch));
-        batch.Clear();
+        var (buffer, length) = RemoteWriteEncoder.Encode(RemoteWriteEncoder.Build(batch.Samples));
         try
         {
-            switch (await _sender.SendAsync(buffer, length, count, _abort.Token).ConfigureAwait(false))
-            {
-                case SendOutcome.Sent:
-                    Interlocked.Add(ref _sent, count);
-                    Interlocked.Increment(ref _requests);
-                    _options.Metrics?.AddSent(count);
-                    break;
-                case SendOutcome.Rejected:
-                    Drop(count, "rejected");
-                    break;
-                case SendOutcome.RetriesExhausted:
-                    Drop(count, "retries_exhausted");
-                    break;
-                default:
-                    Drop(count, "shutdown");
-                    break;
-            }
+            var request = new DeliveryRequest(buffer.AsMemory(0, length), count) { ContentType = s_contentType, ContentEncoding = "snappy" };
+            return await _client.SendAsync(request, _metrics, _timeProvider, _logger, _abort.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            _metrics.Dropped(count, "shutdown");
+            return DeliveryResult.Dropped("shutdown");
         }
         finally
         {
@@ -239,9 +208,13 @@ public sealed class RemoteWriteSink : IAsyncDisposable
         }
     }
 
-    private void Drop(int count, string reason)
+    /// <summary>The samples of one request.</summary>
+    private sealed class Batch(int capacity) : DeliveryBatch
     {
-        Interlocked.Add(ref _dropped, count);
-        _options.Metrics?.AddDropped(count, reason);
+        public List<RemoteWriteSample> Samples { get; } = new(capacity);
+
+        public override long Size => Samples.Count;
+
+        protected override void Clear() => Samples.Clear();
     }
 }

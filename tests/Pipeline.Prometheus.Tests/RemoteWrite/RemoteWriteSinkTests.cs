@@ -234,7 +234,8 @@ public sealed class RemoteWriteSinkTests
     [InlineData(20, 5000)]
     public void Backoff_DoublesUpToMax(int retry, int expectedMs)
     {
-        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), RemoteWriteSender.GetBackoff(retry, TimeSpan.FromMilliseconds(30), TimeSpan.FromSeconds(5)));
+        var retryOptions = new Pipeline.Delivery.DeliveryRetryOptions { MinBackoff = TimeSpan.FromMilliseconds(30), MaxBackoff = TimeSpan.FromSeconds(5), Jitter = false };
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), retryOptions.Backoff(retry));
     }
 
     [Fact]
