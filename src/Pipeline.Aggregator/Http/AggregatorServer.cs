@@ -165,6 +165,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
             .Then(validation, "validate")
             .Then(new TenantRateLimitStage(limits, _time, _discards, validation), "tenant-rate-limit")
             .Then(new StreamLimitStage(limits, _time, _discards), "stream-limits")
+            .Then(new DiscoveryStage(limits, _time, _discards), "discovery")
             .To(new IngesterSink(_ingester, _tails, _discards, AggregatorServerOptions.SingleTenantId), "ingester")
             .Build();
         await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
