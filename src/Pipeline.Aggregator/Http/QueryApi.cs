@@ -20,6 +20,7 @@ internal sealed class QueryApi
     private const string RequestTooLarge = "request body too large";
     private const int DefaultLimit = 100;
     private const long DefaultSinceNs = 3_600_000_000_000;
+    private const long InstantLogLookBackNs = 30_000_000_000;
 
     private readonly TenantResolver _tenants;
     private readonly TimeProvider _time;
@@ -176,15 +177,29 @@ internal sealed class QueryApi
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static void WriteQueryResponse(Utf8JsonWriter writer, QueryResult result)
+    private static void WriteQueryResponse(Utf8JsonWriter writer, (QueryResult Result, CategorizedLabels.Shape Shape) answer)
     {
+        var (result, shape) = answer;
         writer.WriteStartObject();
         writer.WriteString("status"u8, "success"u8);
         writer.WritePropertyName("data"u8);
         writer.WriteStartObject();
         writer.WriteString("resultType"u8, result.ResultType);
+        if (shape.Categorize)
+        {
+            CategorizedLabels.WriteFlags(writer);
+        }
+
         writer.WritePropertyName("result"u8);
-        LokiJson.WriteResult(writer, result);
+        if (shape.Categorize && result is StreamsResult streams)
+        {
+            CategorizedLabels.WriteStreams(writer, streams, shape.Direction);
+        }
+        else
+        {
+            LokiJson.WriteResult(writer, result);
+        }
+
         writer.WritePropertyName("stats"u8);
         LokiJson.WriteStats(writer, result.Statistics);
         writer.WriteEndObject();
@@ -240,7 +255,8 @@ internal sealed class QueryApi
             return;
         }
 
-        await WriteJsonAsync(context, result, WriteQueryResponse).ConfigureAwait(false);
+        var shape = await CategorizedLabels.ShapeAsync(context).ConfigureAwait(false);
+        await WriteJsonAsync(context, (result, shape), WriteQueryResponse).ConfigureAwait(false);
     }
 
     private async Task<(bool Ok, string Tenant, long Start, long End)> BoundsAsync(HttpContext context)
@@ -347,9 +363,9 @@ internal sealed class QueryApi
         {
             var parsed = LogQLQuery.Parse(query);
 
-            // Like Loki, an instant log query reads the hour before the given time.
+            // Like Loki (max_look_back_period), an instant log query reads the 30 s before the given time.
             return parsed.IsLogQuery
-                ? Engine.QueryRange(tenant, parsed, time - DefaultSinceNs, time, 0, limit, direction, cancellationToken)
+                ? Engine.QueryRange(tenant, parsed, time - InstantLogLookBackNs, time, 0, limit, direction, cancellationToken)
                 : Engine.QueryInstant(tenant, parsed, time, cancellationToken);
         }).ConfigureAwait(false);
     }
