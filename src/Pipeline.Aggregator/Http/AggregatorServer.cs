@@ -152,6 +152,8 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         var meters = app.Services.GetService<IMeterFactory>();
         _discards = new DiscardCounters(meters);
         var limits = new DistributorLimitsByTenant(_options.Limits, _options.TenantLimits);
+        queries.LimitsFor = limits.For;
+        queries.QueryOptions = _options.Query;
         var receiver = new LokiPushReceiver(new LokiPushReceiverOptions
         {
             MaxRequestBodyBytes = _options.MaxRequestBodyBytes,

@@ -166,7 +166,7 @@ public sealed class QueryApiTests
 
         var fields = await harness.GetJsonAsync("loki/api/v1/detected_fields?query=" + Uri.EscapeDataString("{app=\"api\", level=\"info\"}"));
         Assert.Equal(
-            "{\"fields\":[{\"label\":\"level\",\"type\":\"string\",\"cardinality\":1,\"parsers\":[\"logfmt\"]},{\"label\":\"msg\",\"type\":\"string\",\"cardinality\":2,\"parsers\":[\"logfmt\"]},{\"label\":\"took\",\"type\":\"int\",\"cardinality\":2,\"parsers\":[\"logfmt\"]}],\"limit\":1000}",
+            "{\"fields\":[{\"label\":\"level_extracted\",\"type\":\"string\",\"cardinality\":1,\"parsers\":[\"logfmt\"]},{\"label\":\"msg\",\"type\":\"string\",\"cardinality\":2,\"parsers\":[\"logfmt\"]},{\"label\":\"took\",\"type\":\"int\",\"cardinality\":2,\"parsers\":[\"logfmt\"]}],\"limit\":1000}",
             ServerHarness.WithoutStats(fields));
     }
 
