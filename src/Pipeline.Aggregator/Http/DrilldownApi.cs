@@ -163,7 +163,12 @@ internal sealed partial class QueryApi
             return;
         }
 
-        var entries = result.Streams.SelectMany(s => s.Entries.Select(e => (e, CategorizedLabels.Categorize(s.Labels, e.StreamLabels, e.StructuredMetadata))));
+        // As Loki reads its categorized answer: streams by their stream labels, each newest first.
+        var entries = result.Streams
+            .SelectMany(s => s.Entries.Select(e => (e, CategorizedLabels.Categorize(s.Labels, e.StreamLabels, e.StructuredMetadata))))
+            .OrderBy(x => x.Item2.Stream.ToString(), StringComparer.Ordinal)
+            .ThenByDescending(x => x.e.TimestampNs)
+            .ToList();
         if (valuesOf is not null)
         {
             var values = DetectedFields.ValuesOf(valuesOf, limit, entries);
