@@ -17,7 +17,8 @@ internal static class AggregatorConfig
     [
         "ingestion_rate_mb", "ingestion_burst_size_mb", "per_stream_rate_limit_mb", "per_stream_rate_limit_burst_mb", "max_line_size",
         "max_label_names_per_series", "max_label_name_length", "max_label_value_length", "max_global_streams_per_user",
-        "reject_old_samples", "reject_old_samples_max_age_hours", "creation_grace_period_minutes",
+        "reject_old_samples", "reject_old_samples_max_age_hours", "creation_grace_period_minutes", "discover_service_name",
+        "discover_log_levels",
     ];
 
     /// <summary>Reads <paramref name="path"/> into <paramref name="options"/>.</summary>
@@ -107,6 +108,12 @@ internal static class AggregatorConfig
         limits.CreationGracePeriod = node["creation_grace_period_minutes"].IsMissing
             ? limits.CreationGracePeriod
             : TimeSpan.FromMinutes(node["creation_grace_period_minutes"].AsDouble(0));
+        if (!node["discover_service_name"].IsMissing)
+        {
+            limits.DiscoverServiceName = [.. node["discover_service_name"].AsStringList()];
+        }
+
+        limits.DiscoverLogLevels = node["discover_log_levels"].AsBool(limits.DiscoverLogLevels);
         return limits;
     }
 

@@ -36,6 +36,29 @@ public sealed class DistributorLimits
     /// <summary>Loki's <c>creation_grace_period</c>: 10 m.</summary>
     public static readonly TimeSpan DefaultCreationGracePeriod = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Loki's default <c>discover_service_name</c>: the labels whose first present value a stream without
+    /// <c>service_name</c> gets as its <c>service_name</c>.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultDiscoverServiceName { get; } =
+    [
+        "service", "app", "application", "app_name", "name", "app_kubernetes_io_name", "container", "container_name",
+        "k8s_container_name", "component", "workload", "job", "k8s_job_name",
+    ];
+
+    /// <summary>
+    /// Loki's <c>discover_service_name</c>: a stream without a <c>service_name</c> label gets one, the value of the first
+    /// of these labels it has, or <c>unknown_service</c>. Empty turns service name discovery off.
+    /// </summary>
+    public IList<string> DiscoverServiceName { get; set; } = [.. DefaultDiscoverServiceName];
+
+    /// <summary>
+    /// Loki's <c>discover_log_levels</c> (default on): each entry without a <c>detected_level</c> gets one in its structured
+    /// metadata, from a level label of its stream, a level field of its metadata, or its line (a JSON or logfmt level
+    /// field, else the first level word).
+    /// </summary>
+    public bool DiscoverLogLevels { get; set; } = true;
+
     /// <summary>Longest line in bytes (0 = no limit); longer entries are refused with 400.</summary>
     public int MaxLineSize { get; set; } = DefaultMaxLineSize;
 
@@ -77,6 +100,7 @@ public sealed class DistributorLimits
 
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(DiscoverServiceName, nameof(DiscoverServiceName));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxLineSize, nameof(MaxLineSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLabelNamesPerSeries, 1, nameof(MaxLabelNamesPerSeries));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLabelNameLength, 1, nameof(MaxLabelNameLength));

@@ -152,6 +152,8 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         var meters = app.Services.GetService<IMeterFactory>();
         _discards = new DiscardCounters(meters);
         var limits = new DistributorLimitsByTenant(_options.Limits, _options.TenantLimits);
+        queries.LimitsFor = limits.For;
+        queries.QueryOptions = _options.Query;
         var receiver = new LokiPushReceiver(new LokiPushReceiverOptions
         {
             MaxRequestBodyBytes = _options.MaxRequestBodyBytes,
@@ -165,6 +167,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
             .Then(validation, "validate")
             .Then(new TenantRateLimitStage(limits, _time, _discards, validation), "tenant-rate-limit")
             .Then(new StreamLimitStage(limits, _time, _discards), "stream-limits")
+            .Then(new DiscoveryStage(limits, _time, _discards), "discovery")
             .To(new IngesterSink(_ingester, _tails, _discards, AggregatorServerOptions.SingleTenantId), "ingester")
             .Build();
         await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -12,7 +12,7 @@ using Pipeline.Model;
 namespace Pipeline.Aggregator.Http;
 
 /// <summary>Loki's read API over the ingester: query, query_range, labels, series, index stats/volume, detected fields/labels.</summary>
-internal sealed class QueryApi
+internal sealed partial class QueryApi
 {
     /// <summary>The largest form body of a read request: room for a query at the size limit, percent-encoded, and its parameters.</summary>
     internal const long MaxFormBodyBytes = 1024 * 1024;
@@ -20,6 +20,7 @@ internal sealed class QueryApi
     private const string RequestTooLarge = "request body too large";
     private const int DefaultLimit = 100;
     private const long DefaultSinceNs = 3_600_000_000_000;
+    private const long InstantLogLookBackNs = 30_000_000_000;
 
     private readonly TenantResolver _tenants;
     private readonly TimeProvider _time;
@@ -65,6 +66,9 @@ internal sealed class QueryApi
         app.MapMethods("/loki/api/v1/detected_labels", methods, Guarded(DetectedLabelsAsync));
         app.MapMethods("/loki/api/v1/detected_fields", methods, Guarded(DetectedFieldsAsync));
         app.MapMethods("/loki/api/v1/patterns", methods, Guarded(new PatternsApi(this).HandleAsync));
+        app.MapMethods("/loki/api/v1/detected_field/{name}/values", methods, Guarded(DetectedFieldValuesAsync));
+        app.MapGet("/loki/api/v1/drilldown-limits", Guarded(DrilldownLimitsAsync));
+        app.MapMethods("/loki/api/v1/format_query", methods, Guarded(FormatQueryAsync));
     }
 
     /// <summary>
@@ -180,15 +184,29 @@ internal sealed class QueryApi
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static void WriteQueryResponse(Utf8JsonWriter writer, QueryResult result)
+    private static void WriteQueryResponse(Utf8JsonWriter writer, (QueryResult Result, CategorizedLabels.Shape Shape) answer)
     {
+        var (result, shape) = answer;
         writer.WriteStartObject();
         writer.WriteString("status"u8, "success"u8);
         writer.WritePropertyName("data"u8);
         writer.WriteStartObject();
         writer.WriteString("resultType"u8, result.ResultType);
+        if (shape.Categorize)
+        {
+            CategorizedLabels.WriteFlags(writer);
+        }
+
         writer.WritePropertyName("result"u8);
-        LokiJson.WriteResult(writer, result);
+        if (shape.Categorize && result is StreamsResult streams)
+        {
+            CategorizedLabels.WriteStreams(writer, streams, shape.Direction);
+        }
+        else
+        {
+            LokiJson.WriteResult(writer, result);
+        }
+
         writer.WritePropertyName("stats"u8);
         LokiJson.WriteStats(writer, result.Statistics);
         writer.WriteEndObject();
@@ -244,7 +262,8 @@ internal sealed class QueryApi
             return;
         }
 
-        await WriteJsonAsync(context, result, WriteQueryResponse).ConfigureAwait(false);
+        var shape = await CategorizedLabels.ShapeAsync(context).ConfigureAwait(false);
+        await WriteJsonAsync(context, (result, shape), WriteQueryResponse).ConfigureAwait(false);
     }
 
     internal async Task<(bool Ok, string Tenant, long Start, long End)> BoundsAsync(HttpContext context)
@@ -351,9 +370,9 @@ internal sealed class QueryApi
         {
             var parsed = LogQLQuery.Parse(query);
 
-            // Like Loki, an instant log query reads the hour before the given time.
+            // Like Loki (max_look_back_period), an instant log query reads the 30 s before the given time.
             return parsed.IsLogQuery
-                ? Engine.QueryRange(tenant, parsed, time - DefaultSinceNs, time, 0, limit, direction, cancellationToken)
+                ? Engine.QueryRange(tenant, parsed, time - InstantLogLookBackNs, time, 0, limit, direction, cancellationToken)
                 : Engine.QueryInstant(tenant, parsed, time, cancellationToken);
         }).ConfigureAwait(false);
     }
@@ -473,113 +492,6 @@ internal sealed class QueryApi
             }
 
             writer.WriteEndArray();
-            writer.WriteEndObject();
-        }).ConfigureAwait(false);
-    }
-
-    private async Task DetectedLabelsAsync(HttpContext context)
-    {
-        var (ok, _, _, _, streams) = await StreamsAsync(context, "query").ConfigureAwait(false);
-        if (!ok)
-        {
-            return;
-        }
-
-        var values = new SortedDictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var stream in streams)
-        {
-            foreach (var label in stream)
-            {
-                if (!values.TryGetValue(label.Name, out var set))
-                {
-                    set = new HashSet<string>(StringComparer.Ordinal);
-                    values[label.Name] = set;
-                }
-
-                set.Add(label.Value);
-            }
-        }
-
-        await WriteJsonAsync(context, values, static (writer, values) =>
-        {
-            writer.WriteStartObject();
-            writer.WritePropertyName("detectedLabels"u8);
-            writer.WriteStartArray();
-            foreach (var (name, set) in values)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("label"u8, name);
-                writer.WriteNumber("cardinality"u8, set.Count);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        }).ConfigureAwait(false);
-    }
-
-    private async Task DetectedFieldsAsync(HttpContext context)
-    {
-        var (ok, tenant, start, end) = await BoundsAsync(context).ConfigureAwait(false);
-        if (!ok)
-        {
-            return;
-        }
-
-        var query = await ParamAsync(context, "query").ConfigureAwait(false) ?? "{}";
-        if (!QueryParameters.TryParseLimit(await ParamAsync(context, "line_limit").ConfigureAwait(false), 1000, out var lineLimit, out var error)
-            || !QueryParameters.TryParseLimit(await ParamAsync(context, "limit").ConfigureAwait(false), 1000, out var limit, out error))
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
-            return;
-        }
-
-        StreamsResult result;
-        try
-        {
-            var parsed = LogQLQuery.Parse(query);
-            if (!parsed.IsLogQuery)
-            {
-                throw new LogQLException("detected_fields needs a log query");
-            }
-
-            result = (StreamsResult)Engine.QueryRange(tenant, parsed, start, end + 1, 0, Math.Min(lineLimit, LogQLEngineOptions.DefaultMaxEntriesLimit), Direction.Backward, context.RequestAborted);
-        }
-        catch (LogQLException ex)
-        {
-            await WriteErrorAsync(context, ex is LogQLTimeoutException ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status400BadRequest, ex.Message).ConfigureAwait(false);
-            return;
-        }
-
-        var fields = new SortedDictionary<string, DetectedField>(StringComparer.Ordinal);
-        foreach (var stream in result.Streams)
-        {
-            foreach (var entry in stream.Entries)
-            {
-                DetectedFields.Collect(entry.Line, fields);
-            }
-        }
-
-        await WriteJsonAsync(context, (fields, limit), static (writer, s) =>
-        {
-            writer.WriteStartObject();
-            writer.WritePropertyName("fields"u8);
-            writer.WriteStartArray();
-            foreach (var (name, field) in s.fields.Take(s.limit))
-            {
-                writer.WriteStartObject();
-                writer.WriteString("label"u8, name);
-                writer.WriteString("type"u8, field.Type);
-                writer.WriteNumber("cardinality"u8, field.Values.Count);
-                writer.WritePropertyName("parsers"u8);
-                writer.WriteStartArray();
-                writer.WriteStringValue(field.Parser);
-                writer.WriteEndArray();
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteNumber("limit"u8, s.limit);
             writer.WriteEndObject();
         }).ConfigureAwait(false);
     }

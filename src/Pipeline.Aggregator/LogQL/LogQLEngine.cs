@@ -288,7 +288,11 @@ public sealed class LogQLEngine
                     groups[cursor.Labels] = entries;
                 }
 
-                entries.Add(new ResultEntry(cursor.Timestamp, cursor.Processor.Line.Text));
+                entries.Add(new ResultEntry(cursor.Timestamp, cursor.Processor.Line.Text)
+                {
+                    StreamLabels = cursor.Processor.StreamLabels,
+                    StructuredMetadata = cursor.Metadata,
+                });
                 count++;
                 if (count < limit && cursor.MoveNext())
                 {
@@ -325,6 +329,8 @@ public sealed class LogQLEngine
 
         public LabelSet Labels { get; private set; } = LabelSet.Empty;
 
+        public LabelSet? Metadata { get; private set; }
+
         public bool MoveNext()
         {
             while (entries.MoveNext())
@@ -334,6 +340,7 @@ public sealed class LogQLEngine
                 if (Processor.Process(entry))
                 {
                     Timestamp = entry.Timestamp;
+                    Metadata = entry.StructuredMetadata;
                     Labels = Processor.Labels.Build();
                     return true;
                 }

@@ -36,7 +36,14 @@ public sealed class QueryStatistics
 /// <summary>One log line of a streams result.</summary>
 /// <param name="TimestampNs">Unix nanoseconds.</param>
 /// <param name="Line">The line after the pipeline (<c>line_format</c> may have rewritten it).</param>
-public readonly record struct ResultEntry(long TimestampNs, string Line);
+public readonly record struct ResultEntry(long TimestampNs, string Line)
+{
+    /// <summary>The labels of the stream the entry was stored in, before the pipeline (for Loki's categorized labels).</summary>
+    public LabelSet? StreamLabels { get; init; }
+
+    /// <summary>The structured metadata the entry was stored with, if any.</summary>
+    public LabelSet? StructuredMetadata { get; init; }
+}
 
 /// <summary>The entries of one result stream, which all share the same final labels.</summary>
 /// <param name="Labels">The labels after the pipeline (parsed labels, <c>__error__</c>, structured metadata).</param>

@@ -14,7 +14,14 @@ public sealed class QueryApiTests
 
     private static async Task<ServerHarness> SeededAsync(Action<Pipeline.Aggregator.Http.AggregatorServerOptions>? configure = null)
     {
-        var harness = await ServerHarness.StartAsync(configure);
+        // The goldens here show the streams as pushed: what Loki 3 adds at ingest (service_name, detected_level) is
+        // covered by the discovery and Grafana tests.
+        var harness = await ServerHarness.StartAsync(o =>
+        {
+            o.Limits.DiscoverServiceName = [];
+            o.Limits.DiscoverLogLevels = false;
+            configure?.Invoke(o);
+        });
         await harness.PushOkAsync("{app=\"api\", level=\"info\"}", (T1, "level=info msg=\"started\" took=12"), (T3, "level=info msg=done took=3"));
         await harness.PushOkAsync("{app=\"api\", level=\"error\"}", (T2, "level=error msg=failed"));
         await harness.PushOkAsync("{app=\"web\", level=\"info\"}", (T2, "{\"status\":200,\"path\":\"/\"}"));
@@ -160,7 +167,7 @@ public sealed class QueryApiTests
 
         var fields = await harness.GetJsonAsync("loki/api/v1/detected_fields?query=" + Uri.EscapeDataString("{app=\"api\", level=\"info\"}"));
         Assert.Equal(
-            "{\"fields\":[{\"label\":\"level\",\"type\":\"string\",\"cardinality\":1,\"parsers\":[\"logfmt\"]},{\"label\":\"msg\",\"type\":\"string\",\"cardinality\":2,\"parsers\":[\"logfmt\"]},{\"label\":\"took\",\"type\":\"int\",\"cardinality\":2,\"parsers\":[\"logfmt\"]}],\"limit\":1000}",
+            "{\"fields\":[{\"label\":\"level_extracted\",\"type\":\"string\",\"cardinality\":1,\"parsers\":[\"logfmt\"]},{\"label\":\"msg\",\"type\":\"string\",\"cardinality\":2,\"parsers\":[\"logfmt\"]},{\"label\":\"took\",\"type\":\"int\",\"cardinality\":2,\"parsers\":[\"logfmt\"]}],\"limit\":1000}",
             ServerHarness.WithoutStats(fields));
     }
 

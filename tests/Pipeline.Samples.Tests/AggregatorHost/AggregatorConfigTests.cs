@@ -1,4 +1,5 @@
 using Aggregator;
+using Pipeline.Aggregator.Distributor;
 using Pipeline.Aggregator.Http;
 using Pipeline.Aggregator.LogQL;
 
@@ -47,6 +48,28 @@ public sealed class AggregatorConfigTests : IDisposable
         Assert.Equal(LogQLEngineOptions.DefaultMaxSeries, options.Query.MaxSeries);
         Assert.Equal(LogQLEngineOptions.DefaultMaxQueryLength, options.Query.MaxQueryLength);
         Assert.Equal(AggregatorServerOptions.DefaultMaxQueuedQueriesPerTenant, options.MaxQueuedQueriesPerTenant);
+    }
+
+    [Fact]
+    public void Discovery_OnByDefault_TurnedOffWithLokiNames()
+    {
+        var defaults = new AggregatorServerOptions();
+        AggregatorConfig.Load(Write("limits:\n  max_line_size: 100\n"), defaults);
+        Assert.True(defaults.Limits.DiscoverLogLevels);
+        Assert.Equal(DistributorLimits.DefaultDiscoverServiceName, defaults.Limits.DiscoverServiceName);
+
+        var off = new AggregatorServerOptions();
+        AggregatorConfig.Load(Write("""
+            limits:
+              discover_service_name: []
+              discover_log_levels: false
+            overrides:
+              team-a:
+                discover_service_name: [app, job]
+            """), off);
+        Assert.Empty(off.Limits.DiscoverServiceName);
+        Assert.False(off.Limits.DiscoverLogLevels);
+        Assert.Equal(["app", "job"], off.TenantLimits["team-a"].DiscoverServiceName);
     }
 
     [Theory]
