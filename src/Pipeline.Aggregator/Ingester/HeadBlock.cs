@@ -10,7 +10,10 @@ namespace Pipeline.Aggregator.Ingester;
 /// came in (timestamp, line) order the frames become the block as they are, without being compressed again; otherwise —
 /// entries out of order, or duplicates left out — <see cref="BlockData"/> sorts them and compresses one frame. Duplicates
 /// (same timestamp and line) are found by timestamp: a binary search while in order, an index once not; a candidate's
-/// line is compared byte for byte (its frame decompressed when it is not the one being stored).
+/// line is compared byte for byte (its frame decompressed when it is not the one being stored). A section whose entries
+/// are in strictly increasing timestamp order, all after the head's last one (<see cref="SectionOrder"/>: the usual push),
+/// cannot hold a duplicate nor break the order, so it is stored without reading its entries; they are indexed only when
+/// an entry that needs the index arrives, or for reading and sorting.
 /// </summary>
 internal sealed class HeadBlock : IDisposable
 {
@@ -21,6 +24,8 @@ internal sealed class HeadBlock : IDisposable
     private int _used;
     private Entry[] _entries = [];
     private int _entryCount;
+    private int _indexedFrames;
+    private int _stored;
     private Dictionary<long, int>? _lastByTimestamp;
     private bool _ordered = true;
     private bool _hasDuplicates;
@@ -37,27 +42,33 @@ internal sealed class HeadBlock : IDisposable
     /// <summary>Bytes of the entries uncompressed: the head becomes a block once this reaches the block size.</summary>
     public long UncompressedBytes { get; private set; }
 
-    /// <summary>Memory held: the frames plus per-entry overhead.</summary>
-    public long SizeBytes => _used + ((long)_entryCount * EntryOverhead);
+    /// <summary>Memory held: the frames plus per-entry overhead (counted as stored, whether indexed yet or not).</summary>
+    public long SizeBytes => _used + ((long)_stored * EntryOverhead);
 
     /// <summary>
     /// Stores one WAL section: its compressed <paramref name="frame"/> and the same <paramref name="count"/> entries
     /// uncompressed (<paramref name="entries"/>, to index them). Returns the memory added; counts the entries stored and
-    /// the duplicates left out.
+    /// the duplicates left out. <paramref name="order"/>, when known, is the section's timestamp order.
     /// </summary>
-    public long AppendSection(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> entries, int count, ref AppendCounts counts)
+    public long AppendSection(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> entries, int count, ref AppendCounts counts, SectionOrder? order = null)
     {
         var before = SizeBytes;
-        var frameIndex = _frames.Count;
-        EnsureData(frame.Length);
-        frame.CopyTo(_data.AsSpan(_used));
-        _frames.Add(new Frame(_used, frame.Length, entries.Length, _entryCount));
-        _used += frame.Length;
-        UncompressedBytes += entries.Length;
-        if (_entries.Length - _entryCount < count)
+        if (order is { Increasing: true } known && (Count == 0 || known.First > MaxTs))
         {
-            Array.Resize(ref _entries, Math.Max(Math.Max(256, _entries.Length * 2), _entryCount + count));
+            // After every stored entry and in order: no duplicate is possible and the order holds; indexed when needed.
+            AddFrame(frame, entries.Length, count);
+            Count += count;
+            counts.Accepted += count;
+            MinTs = Math.Min(MinTs, known.First);
+            MaxTs = Math.Max(MaxTs, known.Last);
+            return SizeBytes - before;
         }
+
+        IndexFrames(_frames.Count);
+        var frameIndex = _frames.Count;
+        AddFrame(frame, entries.Length, count);
+        _indexedFrames = _frames.Count;
+        EnsureEntries(count);
 
         var position = 0;
         for (var e = 0; e < count; e++)
@@ -154,6 +165,51 @@ internal sealed class HeadBlock : IDisposable
     }
 
     private int _last = -1;
+
+    private void AddFrame(ReadOnlySpan<byte> frame, int uncompressedLength, int count)
+    {
+        EnsureData(frame.Length);
+        frame.CopyTo(_data.AsSpan(_used));
+        _frames.Add(new Frame(_used, frame.Length, uncompressedLength, count));
+        _used += frame.Length;
+        UncompressedBytes += uncompressedLength;
+        _stored += count;
+    }
+
+    private void EnsureEntries(int count)
+    {
+        if (_entries.Length - _entryCount < count)
+        {
+            Array.Resize(ref _entries, Math.Max(Math.Max(256, _entries.Length * 2), _entryCount + count));
+        }
+    }
+
+    /// <summary>Indexes the entries of the frames before <paramref name="end"/> that were stored without (all in order, none a duplicate).</summary>
+    private void IndexFrames(int end)
+    {
+        for (var f = _indexedFrames; f < end; f++)
+        {
+            var frame = _frames[f];
+            var section = Section(f, -1, default);
+            EnsureEntries(frame.Count);
+            var position = 0;
+            for (var e = 0; e < frame.Count; e++)
+            {
+                var start = position;
+                position = EntryFormat.Next(section, position, out var ts, out var lineStart, out var lineLength);
+                _entries[_entryCount] = new Entry(ts, f, start, position - start, lineStart, lineLength, -1, false);
+                if (_lastByTimestamp is not null)
+                {
+                    _lastByTimestamp[ts] = _entryCount;
+                }
+
+                _last = _entryCount;
+                _entryCount++;
+            }
+        }
+
+        _indexedFrames = Math.Max(_indexedFrames, end);
+    }
 
     /// <summary>Whether <paramref name="line"/> sorts after the last stored entry's line (same timestamp), keeping the head in order.</summary>
     private bool FollowsLast(ReadOnlySpan<byte> line, int currentFrame, ReadOnlySpan<byte> current) =>
@@ -270,6 +326,7 @@ internal sealed class HeadBlock : IDisposable
     private void WriteSorted(ByteBuffer buffer, long from, long to, out int count)
     {
         // Every frame decompressed into one buffer, then the entries in range copied in (timestamp, line) order.
+        IndexFrames(_frames.Count);
         var total = (int)UncompressedBytes;
         var all = ArrayPool<byte>.Shared.Rent(Math.Max(total, 1));
         var order = ArrayPool<int>.Shared.Rent(Math.Max(_entryCount, 1));
@@ -348,6 +405,8 @@ internal sealed class HeadBlock : IDisposable
         _frames.Clear();
         _used = 0;
         _entryCount = 0;
+        _indexedFrames = 0;
+        _stored = 0;
         _last = -1;
         _lastByTimestamp = null;
         _ordered = true;
@@ -359,8 +418,8 @@ internal sealed class HeadBlock : IDisposable
         MaxTs = long.MinValue;
     }
 
-    /// <summary>One stored frame: where it is, its uncompressed size and its first entry.</summary>
-    private readonly record struct Frame(int Offset, int Length, int UncompressedLength, int FirstEntry);
+    /// <summary>One stored frame: where it is, its uncompressed size and how many entries it holds.</summary>
+    private readonly record struct Frame(int Offset, int Length, int UncompressedLength, int Count);
 
     /// <summary>One entry: its timestamp, and where it and its line are in its frame's uncompressed bytes.</summary>
     private readonly record struct Entry(long Timestamp, int Frame, int Offset, int Length, int LineOffset, int LineLength, int PreviousSameTimestamp, bool Duplicate);

@@ -36,6 +36,7 @@ internal sealed partial class HeadWriter
         {
             var stream = live is not null ? live.Streams[index] : IngesterState.GetOrCreateStream(tenant, WalRecordCodec.ReadLabels(labels));
             var section = live?.Section(index);
+            var order = live?.Order(index);
             index++;
             if (count == 0 || (live is null && sequence <= stream.FlushedThroughSequence))
             {
@@ -50,7 +51,7 @@ internal sealed partial class HeadWriter
             }
 
             var accepted = counts.Accepted;
-            _state.AddMemory(chunk.Head.AppendSection(frame, entries.Span, count, ref counts));
+            _state.AddMemory(chunk.Head.AppendSection(frame, entries.Span, count, ref counts, order));
             if (counts.Accepted == accepted)
             {
                 continue; // All duplicates.

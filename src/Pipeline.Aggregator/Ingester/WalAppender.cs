@@ -118,6 +118,8 @@ internal sealed class WalAppender
             var entries = source.Count(s);
             var written = 0;
             var highest = stream.HighestTs;
+            long first = 0, last = 0;
+            var increasing = true;
             for (var e = 0; e < entries; e++)
             {
                 var ts = source.Timestamp(s, e);
@@ -133,6 +135,16 @@ internal sealed class WalAppender
                 }
 
                 source.Write(entriesBuffer, s, e);
+                if (written == 0)
+                {
+                    first = ts;
+                }
+                else if (ts <= last)
+                {
+                    increasing = false;
+                }
+
+                last = ts;
                 written++;
                 if (ts > highest)
                 {
@@ -142,7 +154,7 @@ internal sealed class WalAppender
 
             stream.HighestTs = highest;
             WalRecordCodec.EndStream(record, at, written, entriesBuffer.WrittenSpan[start..]);
-            live.Add(stream, start);
+            live.Add(stream, start, new SectionOrder(first, last, increasing));
             accepted += written;
         }
 

@@ -10,7 +10,18 @@ internal sealed class DecodedEntryStore
 {
     private const int InitialCapacity = 256;
 
-    private DecodedEntry[] _entries = ArrayPool<DecodedEntry>.Shared.Rent(InitialCapacity);
+    // An entry takes at least this many bytes of protobuf with a line of ordinary length: sizing the store from the
+    // message's length lets a usual push be decoded without growing (and copying) the array.
+    private const int TypicalEntryBytes = 160;
+    private const int MaxInitialCapacity = 64 * 1024;
+
+    private DecodedEntry[] _entries;
+
+    /// <summary>Creates a store for the entries of a message of <paramref name="messageLength"/> bytes (0 when unknown).</summary>
+    public DecodedEntryStore(int messageLength = 0)
+    {
+        _entries = ArrayPool<DecodedEntry>.Shared.Rent(Math.Clamp(messageLength / TypicalEntryBytes, InitialCapacity, MaxInitialCapacity));
+    }
 
     public int Count { get; private set; }
 
@@ -24,7 +35,8 @@ internal sealed class DecodedEntryStore
         {
             var grown = ArrayPool<DecodedEntry>.Shared.Rent(_entries.Length * 2);
             _entries.AsSpan(0, Count).CopyTo(grown);
-            ArrayPool<DecodedEntry>.Shared.Return(_entries, clearArray: true);
+            _entries.AsSpan(0, Count).Clear();
+            ArrayPool<DecodedEntry>.Shared.Return(_entries);
             _entries = grown;
         }
 
@@ -36,8 +48,9 @@ internal sealed class DecodedEntryStore
         var entries = Interlocked.Exchange(ref _entries, []);
         if (entries.Length > 0)
         {
-            // Cleared: the entries point into the push's buffer, which goes back to its pool too.
-            ArrayPool<DecodedEntry>.Shared.Return(entries, clearArray: true);
+            // Cleared (the part used): the entries point into the push's buffer, which goes back to its pool too.
+            entries.AsSpan(0, Count).Clear();
+            ArrayPool<DecodedEntry>.Shared.Return(entries);
         }
     }
 }

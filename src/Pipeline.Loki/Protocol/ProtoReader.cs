@@ -37,6 +37,31 @@ internal ref struct ProtoReader
 
     public ulong ReadVarint()
     {
+        // Tags and most lengths take one or two bytes: read without the general loop (several times per entry).
+        var position = _position;
+        var data = _data;
+        if ((uint)(position + 1) < (uint)data.Length)
+        {
+            uint first = data[position];
+            if (first < 0x80)
+            {
+                _position = position + 1;
+                return first;
+            }
+
+            uint second = data[position + 1];
+            if (second < 0x80)
+            {
+                _position = position + 2;
+                return (first & 0x7F) | (second << 7);
+            }
+        }
+
+        return ReadVarintSlow();
+    }
+
+    private ulong ReadVarintSlow()
+    {
         var at = Offset;
         ulong result = 0;
         for (var shift = 0; shift < 70; shift += 7)

@@ -309,7 +309,7 @@ public static class PushRequestDecoder
     {
         try
         {
-            var entries = new DecodedEntryStore();
+            var entries = new DecodedEntryStore(length);
             try
             {
                 push = new DecodedPush(ParsePushRequest(buffer, length, entries), entries, buffer);

@@ -313,7 +313,10 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
 
             var now = (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
             var incoming = _options.UseIncomingTimestamp;
-            long position = 0;
+
+            // The whole request is tracked at once: the tracker is sized once for it, not grown chunk by chunk.
+            var tokens = Track(tracker, push.EntryCount);
+            var next = 0;
             chunk = source.Chunks.Rent();
             foreach (var stream in push.Streams)
             {
@@ -323,7 +326,6 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                     var decoded = stream.EntrySpan[i];
                     if (chunk.IsFull)
                     {
-                        position = Track(tracker, chunk, position);
                         var full = chunk;
                         chunk = null;
                         await source.EmitAsync(full, emitted ? aborted : handOff.Token).ConfigureAwait(false);
@@ -335,6 +337,7 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                     entry.Timestamp = incoming ? decoded.Timestamp : now;
                     entry.Labels = labels;
                     entry.Tenant = tenant;
+                    entry.Ack = tokens[next++];
                     entry.SetLine(decoded.Line.Span);
                     if (decoded.StructuredMetadata.Count > 0)
                     {
@@ -346,7 +349,6 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
                 }
             }
 
-            Track(tracker, chunk, position);
             var last = chunk;
             chunk = null;
             await source.EmitAsync(last, emitted ? aborted : handOff.Token).ConfigureAwait(false);
@@ -375,23 +377,16 @@ public sealed partial class LokiPushReceiver : ILogSource, IDrainAware
             _emitGate.Release();
         }
 
-        // A chunk's entries are tracked together: one lock for the chunk, not one per entry.
-        long Track(AckTracker tracker, EntryChunk chunk, long position)
+        // A request's entries are tracked together: one lock for the request, not one per entry.
+        AckToken[] Track(AckTracker tracker, int count)
         {
-            var entries = chunk.Entries;
-            if (_tokens.Length < entries.Length)
+            if (_tokens.Length < count)
             {
-                _tokens = new AckToken[entries.Length];
+                _tokens = new AckToken[System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count)];
             }
 
-            var tokens = _tokens.AsSpan(0, entries.Length);
-            tracker.Track(tokens, position + 1);
-            for (var i = 0; i < entries.Length; i++)
-            {
-                entries[i].Ack = tokens[i];
-            }
-
-            return position + entries.Length;
+            tracker.Track(_tokens.AsSpan(0, count), 1);
+            return _tokens;
         }
 
         static void Settle(EntryChunk? chunk)

@@ -370,4 +370,33 @@ public class LogIngesterTests
         Assert.Equal(["a", "b", "c", "d"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
         Assert.Equal(["d", "c", "b", "a"], ReadAll(ingester, "t1", labels, Direction.Backward).Select(e => e.Line));
     }
+
+    [Fact]
+    public async Task InOrderPushes_StoredWithoutReadingTheirEntries_RetriesAndLateEntriesStillChecked()
+    {
+        using var dir = new TempDir();
+        await using var ingester = LogIngester.Open(Options(dir.Path), Clock());
+        var labels = Labels("api");
+        var first = Push(labels, Entry(StartNs, "a"), Entry(StartNs + 2, "c"));
+        var second = Push(labels, Entry(StartNs + 4, "e"), Entry(StartNs + 6, "g"));
+        Assert.Equal(2, (await ingester.AppendAsync("t1", first)).Accepted);
+        Assert.Equal(2, (await ingester.AppendAsync("t1", second)).Accepted);
+
+        // Both pushes came in order, after everything stored: a retry of either is still found to be duplicates.
+        var retry = await ingester.AppendAsync("t1", first);
+        Assert.Equal((0, 2), (retry.Accepted, retry.Duplicates));
+        var again = await ingester.AppendAsync("t1", second);
+        Assert.Equal((0, 2), (again.Accepted, again.Duplicates));
+
+        // A late entry, one with the last entry's timestamp and another line, and one in order again.
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 3, "d")))).Accepted);
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 6, "h")))).Accepted);
+        Assert.Equal(1, (await ingester.AppendAsync("t1", Push(labels, Entry(StartNs + 8, "i")))).Accepted);
+        Assert.Equal(["a", "c", "d", "e", "g", "h", "i"], ReadAll(ingester, "t1", labels).Select(e => e.Line));
+
+        await ingester.FlushAsync(all: true);
+        var file = Assert.Single(Directory.GetFiles(dir.Path, "*.chunk", SearchOption.AllDirectories));
+        Assert.Equal(7, ChunkFile.ReadHeader(file, out _).Entries);
+        Assert.Equal(["i", "h", "g", "e", "d", "c", "a"], ReadAll(ingester, "t1", labels, Direction.Backward).Select(e => e.Line));
+    }
 }
