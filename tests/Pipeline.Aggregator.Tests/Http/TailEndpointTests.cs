@@ -51,23 +51,38 @@ public sealed class TailEndpointTests
     [Fact]
     public async Task DelayFor_PushesWithinTheDelay_SentTogetherInTimestampOrder()
     {
-        await using var harness = await ServerHarness.StartAsync();
+        var clock = new DelaySignallingClock(TimeSpan.FromSeconds(2));
+        await using var harness = await ServerHarness.StartAsync(clock: clock);
         using var socket = new ClientWebSocket();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await socket.ConnectAsync(TailUri(harness, "{app=\"api\"}", $"&delay_for=2&start={StartNs}"), timeout.Token);
         await harness.PushOkAsync("{app=\"api\"}", (StartNs - Second, "second"));
         await harness.PushOkAsync("{app=\"api\"}", (StartNs - (2 * Second), "first"));
 
-        // The delay runs on the server's (fake) clock: move it on until the held batch goes out.
+        // The delay runs on the server's (fake) clock: once the server holds the batch for delay_for, move the clock past it.
+        await clock.DelayStarted.WaitAsync(timeout.Token);
         var receive = ServerHarness.ReceiveJsonAsync(socket, timeout.Token);
-        while (!receive.IsCompleted && !timeout.IsCancellationRequested)
-        {
-            harness.Clock.Advance(TimeSpan.FromSeconds(1));
-            await Task.WhenAny(receive, Task.Delay(50, timeout.Token));
-        }
+        clock.Advance(TimeSpan.FromSeconds(2));
 
         Assert.Equal(["first", "second"], Lines(await receive));
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, string.Empty, timeout.Token);
+    }
+
+    /// <summary>A fake clock that signals when a timer of the given due time is created (the tail's delay_for wait).</summary>
+    private sealed class DelaySignallingClock(TimeSpan dueTime) : Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestData.Start)
+    {
+        public SemaphoreSlim DelayStarted { get; } = new(0);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime1, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime1, period);
+            if (dueTime1 == dueTime)
+            {
+                DelayStarted.Release();
+            }
+
+            return timer;
+        }
     }
 
     [Fact]
