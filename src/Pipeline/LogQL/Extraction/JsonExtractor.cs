@@ -31,6 +31,12 @@ internal sealed class JsonExtractor
     private byte[] _key = new byte[128];
     private int[] _prefixLengths = new int[8];
 
+    // Set for the duration of ExtractKeys: the names wanted, their outputs, which outputs have a value, how many do not.
+    private byte[][]? _wantedKeys;
+    private int[] _wantedOutputs = [];
+    private bool[] _wantedFound = [];
+    private int _wantedRemaining;
+
     private JsonExtractor(Node? root, int outputs, bool missingAsEmpty)
     {
         _root = root;
@@ -63,6 +69,45 @@ internal sealed class JsonExtractor
     /// <summary>An extractor of every key (LogQL's <c>| json</c> without parameters), reported through <see cref="IExtractionTarget.SetKey"/>.</summary>
     public static JsonExtractor ForAllKeys() => new(null, 0, missingAsEmpty: false);
 
+    /// <summary>
+    /// Like the extraction of every key (an extractor made by <see cref="ForAllKeys"/>), but only the keys whose label
+    /// names (sanitized, nested keys flattened with <c>_</c>) are in <paramref name="keys"/> are reported, the first
+    /// value of key <c>i</c> through <see cref="IExtractionTarget.Set(int, ReadOnlySpan{byte})"/> with output
+    /// <c>outputs[i]</c>; objects under which no such name lies are skipped unread. Once every output has its value the
+    /// rest of the input is not read (as Loki stops once every label it needs is extracted), so an error after that
+    /// point is not seen.
+    /// </summary>
+    /// <param name="input">The JSON text.</param>
+    /// <param name="keys">The label names wanted, as UTF-8.</param>
+    /// <param name="outputs">The output of each key (two keys can give the same label), in <c>[0, outputCount)</c>.</param>
+    /// <param name="outputCount">The number of distinct outputs; none (zero) reads the whole input to check it.</param>
+    /// <param name="target">Where values go.</param>
+    /// <param name="error">When the input is malformed, what is wrong with it.</param>
+    /// <returns>Whether the input is a well-formed JSON object (as far as it was read).</returns>
+    public bool ExtractKeys<TTarget>(ReadOnlySpan<byte> input, byte[][] keys, int[] outputs, int outputCount, ref TTarget target, out string? error)
+        where TTarget : struct, IExtractionTarget
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (_wantedFound.Length < outputCount)
+        {
+            _wantedFound = new bool[outputCount];
+        }
+
+        Array.Clear(_wantedFound, 0, outputCount);
+        _wantedKeys = keys;
+        _wantedOutputs = outputs;
+        _wantedRemaining = outputCount;
+        try
+        {
+            return Extract(input, ref target, out error);
+        }
+        finally
+        {
+            _wantedKeys = null;
+        }
+    }
+
     /// <summary>Extracts from <paramref name="input"/> into <paramref name="target"/>.</summary>
     /// <param name="input">The JSON text.</param>
     /// <param name="target">Where values go.</param>
@@ -83,7 +128,12 @@ internal sealed class JsonExtractor
 
             if (_root is null)
             {
-                WalkAll(ref reader, ref target);
+                if (!WalkAll(ref reader, ref target))
+                {
+                    // Every wanted key was found: the rest is not read.
+                    error = null;
+                    return true;
+                }
             }
             else
             {
@@ -247,9 +297,11 @@ internal sealed class JsonExtractor
     }
 
     /// <summary>Every key of the object the reader is in, nested objects prefixing their keys with <c>parent_</c>.</summary>
-    private void WalkAll<TTarget>(ref Utf8JsonReader reader, ref TTarget target)
+    /// <returns><see langword="false"/> when it stopped early, every wanted key having been found.</returns>
+    private bool WalkAll<TTarget>(ref Utf8JsonReader reader, ref TTarget target)
         where TTarget : struct, IExtractionTarget
     {
+        var wanted = _wantedKeys;
         var prefix = 0;
         var depth = 0;
         while (reader.Read())
@@ -259,7 +311,7 @@ internal sealed class JsonExtractor
                 case JsonTokenType.EndObject:
                     if (depth == 0)
                     {
-                        return;
+                        return true;
                     }
 
                     prefix = _prefixLengths[--depth];
@@ -273,8 +325,12 @@ internal sealed class JsonExtractor
                         var name = direct ? reader.ValueSpan : default;
                         var length = direct ? name.Length : prefix + SanitizedKey(ref reader, prefix);
                         reader.Read();
+                        var key = direct ? name : _key.AsSpan(0, length);
                         switch (reader.TokenType)
                         {
+                            case JsonTokenType.StartObject when wanted is not null && !AnyUnder(wanted, key):
+                                reader.Skip();
+                                break;
                             case JsonTokenType.StartObject:
                                 if (direct)
                                 {
@@ -294,11 +350,16 @@ internal sealed class JsonExtractor
                             case JsonTokenType.StartArray:
                                 reader.Skip();
                                 break;
-                            case JsonTokenType.String:
-                                target.SetKey(direct ? name : _key.AsSpan(0, length), StringValue(ref reader));
-                                break;
-                            case JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False:
-                                target.SetKey(direct ? name : _key.AsSpan(0, length), reader.ValueSpan);
+                            case JsonTokenType.String or JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False:
+                                if (wanted is null)
+                                {
+                                    target.SetKey(key, reader.TokenType == JsonTokenType.String ? StringValue(ref reader) : reader.ValueSpan);
+                                }
+                                else if (SetWanted(wanted, key, ref reader, ref target))
+                                {
+                                    return false;
+                                }
+
                                 break;
                         }
 
@@ -306,6 +367,47 @@ internal sealed class JsonExtractor
                     }
             }
         }
+
+        return true;
+    }
+
+    /// <summary>Reports a wanted key's first value; <see langword="true"/> when that was the last output missing.</summary>
+    private bool SetWanted<TTarget>(byte[][] wanted, ReadOnlySpan<byte> key, ref Utf8JsonReader reader, ref TTarget target)
+        where TTarget : struct, IExtractionTarget
+    {
+        for (var i = 0; i < wanted.Length; i++)
+        {
+            if (!key.SequenceEqual(wanted[i]))
+            {
+                continue;
+            }
+
+            var output = _wantedOutputs[i];
+            if (_wantedFound[output])
+            {
+                return false;
+            }
+
+            _wantedFound[output] = true;
+            target.Set(output, reader.TokenType == JsonTokenType.String ? StringValue(ref reader) : reader.ValueSpan);
+            return --_wantedRemaining == 0;
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a wanted name lies under the object of <paramref name="key"/> (starts with <c>key_</c>).</summary>
+    private static bool AnyUnder(byte[][] wanted, ReadOnlySpan<byte> key)
+    {
+        foreach (var name in wanted)
+        {
+            if (name.Length > key.Length && name[key.Length] == (byte)'_' && name.AsSpan().StartsWith(key))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static Span<byte> Grow(ref byte[] buffer, int length)
