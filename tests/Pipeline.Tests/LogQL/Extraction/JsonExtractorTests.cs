@@ -102,6 +102,51 @@ public class JsonExtractorTests
         Assert.Contains("expected a path of keys and indexes", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Keys_OnlyWantedFirstValues_NestedFlattened()
+    {
+        var target = new RecordingTarget(["n", "user_addr_zip", "level"]);
+        byte[][] keys = ["n"u8.ToArray(), "user_addr_zip"u8.ToArray(), "level"u8.ToArray(), "ok"u8.ToArray()];
+
+        // Two keys may give one output ("ok" here reports as "level", after the real level: the first value wins).
+        Assert.True(JsonExtractor.ForAllKeys().ExtractKeys(Encoding.UTF8.GetBytes(Doc), keys, [0, 1, 2, 2], 3, ref target, out var error), error);
+
+        Assert.Equal("level=info;n=12.5;user_addr_zip=1", target.ToString());
+    }
+
+    [Fact]
+    public void Keys_AllFound_RestOfLineNotRead()
+    {
+        var target = new RecordingTarget(["status"]);
+
+        var ok = JsonExtractor.ForAllKeys().ExtractKeys("{\"a\":{\"b\":[1,{}]},\"status\":500,\"status\":404, oops"u8, ["status"u8.ToArray()], [0], 1, ref target, out var error);
+
+        // The object under "a" holds no wanted key and is skipped; nothing after the last wanted key is read.
+        Assert.True(ok, error);
+        Assert.Equal("status=500", target.ToString());
+    }
+
+    [Theory]
+    [InlineData("{\"level\":\"info\", oops")]
+    [InlineData("not json")]
+    [InlineData("{\"level\":\"info\"} trailing")]
+    public void Keys_WantedMissing_WholeLineChecked(string line)
+    {
+        var target = new RecordingTarget(["status"]);
+
+        Assert.False(JsonExtractor.ForAllKeys().ExtractKeys(Encoding.UTF8.GetBytes(line), ["status"u8.ToArray()], [0], 1, ref target, out var error));
+        Assert.NotNull(error);
+    }
+
+    [Fact]
+    public void Keys_NoOutputs_WholeLineChecked()
+    {
+        var target = new RecordingTarget([]);
+
+        Assert.False(JsonExtractor.ForAllKeys().ExtractKeys("{\"a\":1,"u8, [], [], 0, ref target, out _));
+        Assert.Empty(target.Values);
+    }
+
     private static string Extract(JsonExtractor extractor, string[] names, string line)
     {
         var target = new RecordingTarget(names);
