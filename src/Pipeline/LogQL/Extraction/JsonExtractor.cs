@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Pipeline.LogQL.Extraction;
 
@@ -23,6 +25,11 @@ internal sealed class JsonExtractor
     public const string NotAnObject = "Value looks like object, but can't find closing '}' symbol";
 
     private const int MaxDepth = 128;
+
+    private static readonly SearchValues<byte> s_stringSpecial = SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f"u8);
+
+    private static readonly SearchValues<byte> s_hexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
 
     private readonly Node? _root;
     private readonly bool _missingAsEmpty;
@@ -100,6 +107,14 @@ internal sealed class JsonExtractor
         _wantedRemaining = outputCount;
         try
         {
+            if (ScanFlat(input, ref target))
+            {
+                error = null;
+                return true;
+            }
+
+            // Anything the flat scan does not take (nesting, escapes, errors) is read again by the full reader. What the
+            // scan found lies before the point where it stopped, which the reader reaches too: it is not reported twice.
             return Extract(input, ref target, out error);
         }
         finally
@@ -369,6 +384,269 @@ internal sealed class JsonExtractor
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The common case of <see cref="ExtractKeys"/> without <see cref="Utf8JsonReader"/>: a flat object (scalar values
+    /// only) read with vectorized searches, strictly by the JSON grammar. <see langword="false"/> when the input is
+    /// anything else (a nested value, an escaped key or wanted value, invalid UTF-8, malformed): the caller reads it
+    /// again with the reader, so errors are the reader's.
+    /// </summary>
+    private bool ScanFlat<TTarget>(ReadOnlySpan<byte> input, ref TTarget target)
+        where TTarget : struct, IExtractionTarget
+    {
+        var wanted = _wantedKeys!;
+        var i = SkipWhitespace(input, 0);
+        if (i >= input.Length || input[i] != (byte)'{')
+        {
+            return false;
+        }
+
+        i = SkipWhitespace(input, i + 1);
+        if (i < input.Length && input[i] == (byte)'}')
+        {
+            return SkipWhitespace(input, i + 1) == input.Length;
+        }
+
+        while (true)
+        {
+            if (i >= input.Length || input[i] != (byte)'"')
+            {
+                return false;
+            }
+
+            var keyEnd = ScanString(input, i + 1, out var escaped);
+            if (keyEnd < 0 || escaped)
+            {
+                return false;
+            }
+
+            var key = input[(i + 1)..keyEnd];
+            i = SkipWhitespace(input, keyEnd + 1);
+            if (i >= input.Length || input[i] != (byte)':')
+            {
+                return false;
+            }
+
+            i = SkipWhitespace(input, i + 1);
+            if (i >= input.Length)
+            {
+                return false;
+            }
+
+            var start = i;
+            var isNull = false;
+            var isString = input[i] == (byte)'"';
+            escaped = false;
+            switch (input[i])
+            {
+                case (byte)'"':
+                    i = ScanString(input, i + 1, out escaped);
+                    if (i < 0)
+                    {
+                        return false;
+                    }
+
+                    start++;
+                    break;
+                case (byte)'t' when input[i..].StartsWith("true"u8):
+                    i += 4;
+                    break;
+                case (byte)'f' when input[i..].StartsWith("false"u8):
+                    i += 5;
+                    break;
+                case (byte)'n' when input[i..].StartsWith("null"u8):
+                    i += 4;
+                    isNull = true;
+                    break;
+                case (byte)'-' or (>= (byte)'0' and <= (byte)'9'):
+                    i = ScanNumber(input, i);
+                    if (i < 0)
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    return false;
+            }
+
+            var value = input[start..i];
+            if (isString)
+            {
+                i++; // past the closing quote
+            }
+
+            if (!isNull)
+            {
+                var match = FindWanted(wanted, key);
+                if (match < 0 && !LabelNames.IsValid(key))
+                {
+                    match = FindWanted(wanted, _key.AsSpan(0, LabelNames.AppendSanitized(key, ref _key, 0)));
+                }
+
+                if (match >= 0 && !_wantedFound[_wantedOutputs[match]])
+                {
+                    if (escaped)
+                    {
+                        return false;
+                    }
+
+                    _wantedFound[_wantedOutputs[match]] = true;
+                    target.Set(_wantedOutputs[match], value);
+                    if (--_wantedRemaining == 0)
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            i = SkipWhitespace(input, i);
+            if (i >= input.Length)
+            {
+                return false;
+            }
+
+            if (input[i] == (byte)'}')
+            {
+                return SkipWhitespace(input, i + 1) == input.Length;
+            }
+
+            if (input[i] != (byte)',')
+            {
+                return false;
+            }
+
+            i = SkipWhitespace(input, i + 1);
+        }
+    }
+
+    private static int FindWanted(byte[][] wanted, ReadOnlySpan<byte> key)
+    {
+        for (var i = 0; i < wanted.Length; i++)
+        {
+            if (key.SequenceEqual(wanted[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static int SkipWhitespace(ReadOnlySpan<byte> input, int i)
+    {
+        while (i < input.Length && input[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>From just after an opening quote: the index of the closing quote, or -1 for a control character, a bad escape, invalid UTF-8 or no end.</summary>
+    private static int ScanString(ReadOnlySpan<byte> input, int i, out bool escaped)
+    {
+        escaped = false;
+        var start = i;
+        while (true)
+        {
+            var found = input[i..].IndexOfAny(s_stringSpecial);
+            if (found < 0)
+            {
+                return -1;
+            }
+
+            i += found;
+            if (input[i] == (byte)'"')
+            {
+                return Utf8.IsValid(input[start..i]) ? i : -1;
+            }
+
+            if (input[i] != (byte)'\\' || i + 1 >= input.Length)
+            {
+                return -1; // a control character, or a backslash at the end
+            }
+
+            escaped = true;
+            switch (input[i + 1])
+            {
+                case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
+                    i += 2;
+                    break;
+                case (byte)'u' when i + 6 <= input.Length && IsHex(input.Slice(i + 2, 4)):
+                    i += 6;
+                    break;
+                default:
+                    return -1;
+            }
+        }
+    }
+
+    private static bool IsHex(ReadOnlySpan<byte> digits) => digits.IndexOfAnyExcept(s_hexDigits) < 0;
+
+    /// <summary>A JSON number from <paramref name="i"/>: the index after it, or -1 when it is not one.</summary>
+    private static int ScanNumber(ReadOnlySpan<byte> input, int i)
+    {
+        if (input[i] == (byte)'-')
+        {
+            i++;
+        }
+
+        if (i >= input.Length || !char.IsAsciiDigit((char)input[i]))
+        {
+            return -1;
+        }
+
+        if (input[i] == (byte)'0')
+        {
+            i++;
+        }
+        else
+        {
+            i = SkipDigits(input, i);
+        }
+
+        if (i < input.Length && input[i] == (byte)'.')
+        {
+            var digits = SkipDigits(input, i + 1);
+            if (digits == i + 1)
+            {
+                return -1;
+            }
+
+            i = digits;
+        }
+
+        if (i < input.Length && input[i] is (byte)'e' or (byte)'E')
+        {
+            i++;
+            if (i < input.Length && input[i] is (byte)'+' or (byte)'-')
+            {
+                i++;
+            }
+
+            var digits = SkipDigits(input, i);
+            if (digits == i)
+            {
+                return -1;
+            }
+
+            i = digits;
+        }
+
+        // A number runs into the next token only through whitespace, ',' or '}' (as "12x" is malformed).
+        return i < input.Length && input[i] is not ((byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)',' or (byte)'}') ? -1 : i;
+    }
+
+    private static int SkipDigits(ReadOnlySpan<byte> input, int i)
+    {
+        while (i < input.Length && char.IsAsciiDigit((char)input[i]))
+        {
+            i++;
+        }
+
+        return i;
     }
 
     /// <summary>Reports a wanted key's first value; <see langword="true"/> when that was the last output missing.</summary>

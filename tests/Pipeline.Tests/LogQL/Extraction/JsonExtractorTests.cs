@@ -147,6 +147,64 @@ public class JsonExtractorTests
         Assert.Empty(target.Values);
     }
 
+    [Theory]
+    [InlineData("{\"a\":1}")]
+    [InlineData("{\"a\":01}")]
+    [InlineData("{\"a\":1.}")]
+    [InlineData("{\"a\":-}")]
+    [InlineData("{\"a\":1e}")]
+    [InlineData("{\"a\":-0.5E+5}")]
+    [InlineData("{\"a\":12x}")]
+    [InlineData("{\"a\":tru}")]
+    [InlineData("{\"a\":nul,\"b\":1}")]
+    [InlineData("{\"a\":\"x\ty\"}")]
+    [InlineData("{\"a\":\"\\u00e9\\n\"}")]
+    [InlineData("{\"a\":\"\\q\"}")]
+    [InlineData("{\"a\":\"\\u12\"}")]
+    [InlineData("{\"a\":\"é\"}")]
+    [InlineData(" { \"a\" : \"b\" , \"c\" : null } ")]
+    [InlineData("{}")]
+    [InlineData("{\"a\":1,}")]
+    [InlineData("{\"a\":1}}")]
+    [InlineData("{\"a\":1} x")]
+    [InlineData("{\"a\":[1,2],\"b\":2}")]
+    [InlineData("{\"a\":{\"b\":1}}")]
+    [InlineData("{\"a\\u0062\":1}")]
+    [InlineData("{\"a-b\":1,\"9\":2}")]
+    [InlineData("{\"a\":true,\"a\":false}")]
+    [InlineData("{\"a\":1 \"b\":2}")]
+    [InlineData("{\"a\":1,\"b\"}")]
+    [InlineData("{\"a\":\"unterminated}")]
+    [InlineData("[1]")]
+    [InlineData("\"s\"")]
+    [InlineData("")]
+    public void Keys_SameAnswersAsReadingEveryKey(string line)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line);
+        var all = new RecordingTarget([]);
+        var allOk = JsonExtractor.ForAllKeys().Extract(bytes, ref all, out var allError);
+        string[] names = ["a", "b", "a_b", "_9", "ab", "zzz"];
+        var keys = new RecordingTarget(names);
+        var keysOk = JsonExtractor.ForAllKeys().ExtractKeys(bytes, [.. names.Select(Encoding.UTF8.GetBytes)], [0, 1, 2, 3, 4, 5], names.Length, ref keys, out var keysError);
+
+        // "zzz" is never found, so the whole line is read: the same errors, and the first value of each key.
+        Assert.Equal(allOk, keysOk);
+        Assert.Equal(allError, keysError);
+        var firsts = all.Values.GroupBy(v => v[..v.IndexOf('=', StringComparison.Ordinal)]).Where(g => names.Contains(g.Key)).Select(g => g.First());
+        Assert.Equal(string.Join(";", firsts.Order(StringComparer.Ordinal)), string.Join(";", keys.Values.Order(StringComparer.Ordinal)));
+    }
+
+    [Fact]
+    public void Keys_InvalidUtf8_AsReadingEveryKey()
+    {
+        byte[] line = [.. "{\"a\":\""u8, 0xff, .. "\",\"b\":1}"u8];
+        var all = new RecordingTarget([]);
+        var allOk = JsonExtractor.ForAllKeys().Extract(line, ref all, out _);
+        var keys = new RecordingTarget(["b", "zzz"]);
+
+        Assert.Equal(allOk, JsonExtractor.ForAllKeys().ExtractKeys(line, ["b"u8.ToArray(), "zzz"u8.ToArray()], [0, 1], 2, ref keys, out _));
+    }
+
     private static string Extract(JsonExtractor extractor, string[] names, string line)
     {
         var target = new RecordingTarget(names);
