@@ -466,7 +466,7 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
                     }
 
                     builder.Reset(key);
-                    builder.Set(label, GoNumber.Format(series.Values[k]));
+                    builder.Set(label, GoNumber.FormatDecimal(series.Values[k]));
                     var labels = builder.Build();
                     if (!outputs.TryGetValue(labels, out var output))
                     {
