@@ -190,7 +190,7 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
                             throw LogQLEngine.SeriesLimit(ctx.Options.MaxIntermediateSeries);
                         }
 
-                        accumulator = new RangeAccumulator(key, steps, additive, op == "quantile_over_time");
+                        accumulator = new RangeAccumulator(key, steps, additive, op == "quantile_over_time", ctx);
                         accumulators[key] = accumulator;
                     }
 
