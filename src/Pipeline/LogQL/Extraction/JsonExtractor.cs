@@ -26,8 +26,8 @@ internal sealed class JsonExtractor
 
     private const int MaxDepth = 128;
 
-    private static readonly SearchValues<byte> s_stringSpecial = SearchValues.Create(
-        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f"u8);
+    // Bytes a JSON string holds as they are: printable ASCII but the quote and the backslash.
+    private static readonly bool[] s_plainStringBytes = CreatePlainStringBytes();
 
     private static readonly SearchValues<byte> s_hexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
 
@@ -534,8 +534,25 @@ internal sealed class JsonExtractor
         return -1;
     }
 
+    private static bool[] CreatePlainStringBytes()
+    {
+        var plain = new bool[256];
+        for (var b = 0x20; b < 0x80; b++)
+        {
+            plain[b] = b is not ('"' or '\\');
+        }
+
+        return plain;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int SkipWhitespace(ReadOnlySpan<byte> input, int i)
     {
+        if (i < input.Length && input[i] > (byte)' ')
+        {
+            return i;
+        }
+
         while (i < input.Length && input[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
         {
             i++;
@@ -547,23 +564,37 @@ internal sealed class JsonExtractor
     /// <summary>From just after an opening quote: the index of the closing quote, or -1 for a control character, a bad escape, invalid UTF-8 or no end.</summary>
     private static int ScanString(ReadOnlySpan<byte> input, int i, out bool escaped)
     {
+        // Keys and values of log lines are short: a table lookup per byte beats a vectorized search's set-up.
         escaped = false;
         var start = i;
+        var ascii = true;
+        var plain = s_plainStringBytes;
         while (true)
         {
-            var found = input[i..].IndexOfAny(s_stringSpecial);
-            if (found < 0)
+            while (i < input.Length && plain[input[i]])
+            {
+                i++;
+            }
+
+            if (i >= input.Length)
             {
                 return -1;
             }
 
-            i += found;
-            if (input[i] == (byte)'"')
+            var b = input[i];
+            if (b == (byte)'"')
             {
-                return Utf8.IsValid(input[start..i]) ? i : -1;
+                return ascii || Utf8.IsValid(input[start..i]) ? i : -1;
             }
 
-            if (input[i] != (byte)'\\' || i + 1 >= input.Length)
+            if (b >= 0x80)
+            {
+                ascii = false;
+                i++;
+                continue;
+            }
+
+            if (b != (byte)'\\' || i + 1 >= input.Length)
             {
                 return -1; // a control character, or a backslash at the end
             }
