@@ -73,7 +73,7 @@ internal static class AggregatorConfig
     private static void ReadQuery(ConfigNode node, AggregatorServerOptions options)
     {
         node.AllowOnly("max_query_series", "max_entries_limit_per_query", "max_query_length", "query_timeout", "max_concurrent",
-            "max_outstanding_requests_per_tenant");
+            "max_concurrent_total", "max_outstanding_requests_per_tenant", "max_query_bytes");
         var query = options.Query;
         options.Query = new LogQLEngineOptions
         {
@@ -83,8 +83,10 @@ internal static class AggregatorConfig
             MaxIntermediateSeries = query.MaxIntermediateSeries,
             MaxQueryLength = node["max_query_length"].AsDuration(query.MaxQueryLength, allowZero: false),
             Timeout = node["query_timeout"].AsDuration(query.Timeout, allowZero: false),
+            MaxQueryBytes = node["max_query_bytes"].AsByteSize(query.MaxQueryBytes),
         };
         options.MaxConcurrentQueriesPerTenant = node["max_concurrent"].AsInt32(options.MaxConcurrentQueriesPerTenant, min: 1);
+        options.MaxConcurrentQueries = node["max_concurrent_total"].AsInt32(options.MaxConcurrentQueries, min: 1);
         options.MaxQueuedQueriesPerTenant = node["max_outstanding_requests_per_tenant"].AsInt32(options.MaxQueuedQueriesPerTenant, min: 0);
     }
 

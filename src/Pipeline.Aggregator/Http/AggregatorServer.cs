@@ -52,7 +52,7 @@ public sealed partial class AggregatorServer : IAsyncDisposable
         _time = time;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<AggregatorServer>();
-        QueryScheduler = new QueryScheduler(options.MaxConcurrentQueriesPerTenant, options.MaxQueuedQueriesPerTenant);
+        QueryScheduler = new QueryScheduler(options.MaxConcurrentQueriesPerTenant, options.MaxQueuedQueriesPerTenant, options.MaxConcurrentQueries);
     }
 
     /// <summary>The address the server listens on, e.g. <c>http://127.0.0.1:3100/</c> (with the real port when 0 was asked).</summary>

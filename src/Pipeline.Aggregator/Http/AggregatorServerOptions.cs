@@ -23,6 +23,9 @@ public sealed class AggregatorServerOptions
     /// <summary>Default of <see cref="MaxConcurrentQueriesPerTenant"/>: the number of processors, at least 2.</summary>
     public static readonly int DefaultMaxConcurrentQueriesPerTenant = Math.Max(2, Environment.ProcessorCount);
 
+    /// <summary>Default of <see cref="MaxConcurrentQueries"/>: twice the number of processors, at least 4.</summary>
+    public static readonly int DefaultMaxConcurrentQueries = Math.Max(4, Environment.ProcessorCount * 2);
+
     /// <summary>Default of <see cref="MaxQueuedQueriesPerTenant"/> (Loki's <c>max_outstanding_per_tenant</c>).</summary>
     public const int DefaultMaxQueuedQueriesPerTenant = 2048;
 
@@ -56,6 +59,12 @@ public sealed class AggregatorServerOptions
 
     /// <summary>Queries of one tenant evaluated at once, each on a thread of its own; more wait in the tenant's queue. Default <see cref="DefaultMaxConcurrentQueriesPerTenant"/>.</summary>
     public int MaxConcurrentQueriesPerTenant { get; set; } = DefaultMaxConcurrentQueriesPerTenant;
+
+    /// <summary>
+    /// Queries evaluated at once across all tenants (each on a thread of its own); more wait in their tenant's queue and
+    /// get a freed thread tenant by tenant in turn. Default <see cref="DefaultMaxConcurrentQueries"/>.
+    /// </summary>
+    public int MaxConcurrentQueries { get; set; } = DefaultMaxConcurrentQueries;
 
     /// <summary>Queries of one tenant that may wait for a slot; more are answered 429 "too many outstanding requests". Default <see cref="DefaultMaxQueuedQueriesPerTenant"/>.</summary>
     public int MaxQueuedQueriesPerTenant { get; set; } = DefaultMaxQueuedQueriesPerTenant;
@@ -108,6 +117,7 @@ public sealed class AggregatorServerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentPushes, 1, nameof(MaxConcurrentPushes));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentQueriesPerTenant, 1, nameof(MaxConcurrentQueriesPerTenant));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedQueriesPerTenant, 0, nameof(MaxQueuedQueriesPerTenant));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentQueries, 1, nameof(MaxConcurrentQueries));
         ArgumentNullException.ThrowIfNull(Limits, nameof(Limits));
         Limits.Validate();
         foreach (var (tenant, limits) in TenantLimits)

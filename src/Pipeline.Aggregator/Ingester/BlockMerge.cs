@@ -25,9 +25,11 @@ internal static class BlockMerge
 
         var open = new PriorityQueue<Cursor, Cursor>(forward ? Cursor.ForwardOrder : Cursor.BackwardOrder);
         var next = 0;
-        var previousTs = 0L;
-        var previousLine = Array.Empty<byte>();
-        var previousLength = -1;
+
+        // The entry returned last, to return an entry repeated in another block once. Loaded block data is never reused,
+        // so it is compared where it lies instead of being copied.
+        BlockEntries? previous = null;
+        var previousIndex = 0;
         while (true)
         {
             while (next < sources.Count &&
@@ -49,28 +51,36 @@ internal static class BlockMerge
                 yield break;
             }
 
+            // Blocks rarely overlap: the current one is read on as long as it stays ahead of the other open blocks and of
+            // the next block to load, without going through the queue for each entry.
             var current = open.Dequeue();
-            var ts = current.Timestamp;
-            var line = current.Entries.Line(current.Index);
-            if (previousLength < 0 || ts != previousTs || !line.SequenceEqual(previousLine.AsSpan(0, previousLength)))
+            while (true)
             {
-                previousTs = ts;
-                if (previousLine.Length < line.Length)
+                var ts = current.Timestamp;
+                var index = current.Index;
+                var entries = current.Entries;
+                if (previous is null || ts != previous.Timestamps[previousIndex] || !entries.Line(index).SequenceEqual(previous.Line(previousIndex)))
                 {
-                    previousLine = new byte[Math.Max(line.Length, previousLine.Length * 2)];
+                    previous = entries;
+                    previousIndex = index;
+                    yield return new StoredEntry(
+                        ts,
+                        entries.Data.AsMemory(entries.Offsets[index], entries.Lengths[index]),
+                        ToLabelSet(entries.Metadata?[index]));
                 }
 
-                line.CopyTo(previousLine);
-                previousLength = line.Length;
-                yield return new StoredEntry(
-                    ts,
-                    current.Entries.Data.AsMemory(current.Entries.Offsets[current.Index], current.Entries.Lengths[current.Index]),
-                    ToLabelSet(current.Entries.Metadata?[current.Index]));
-            }
+                if (!current.MoveNext())
+                {
+                    break;
+                }
 
-            if (current.MoveNext())
-            {
-                open.Enqueue(current, current);
+                var aheadOfOpen = open.Count == 0 || (forward ? current.Timestamp < open.Peek().Timestamp : current.Timestamp > open.Peek().Timestamp);
+                var aheadOfNext = next >= sources.Count || (forward ? sources[next].MinTs > current.Timestamp : sources[next].MaxTs < current.Timestamp);
+                if (!aheadOfOpen || !aheadOfNext)
+                {
+                    open.Enqueue(current, current);
+                    break;
+                }
             }
         }
     }

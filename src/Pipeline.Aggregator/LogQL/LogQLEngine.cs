@@ -245,6 +245,9 @@ public sealed class LogQLEngine
         return new MatrixResult(result, ctx.Statistics);
     }
 
+    /// <summary>What one entry of an answer holds besides its text (timestamp, string and list overheads), estimated.</summary>
+    private const int EntryOverheadBytes = 48;
+
     private StreamsResult EvaluateLogs(EvaluationContext ctx, LogSelectorExpr selector, long startNs, long endNs, int limit, Direction direction)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
@@ -288,7 +291,9 @@ public sealed class LogQLEngine
                     groups[cursor.Labels] = entries;
                 }
 
-                entries.Add(new ResultEntry(cursor.Timestamp, cursor.Processor.Line.Text)
+                var text = cursor.Processor.Line.Text;
+                ctx.Hold(EntryOverheadBytes + (2L * text.Length));
+                entries.Add(new ResultEntry(cursor.Timestamp, text)
                 {
                     StreamLabels = cursor.Processor.StreamLabels,
                     StructuredMetadata = cursor.Metadata,
@@ -367,6 +372,22 @@ internal sealed class EvaluationContext(ILogQueryStore store, string tenant, Log
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
     public QueryStatistics Statistics { get; } = new();
+
+    /// <summary>The bytes the query holds now (estimated), for <see cref="LogQLEngineOptions.MaxQueryBytes"/>.</summary>
+    public long HeldBytes { get; private set; }
+
+    /// <summary>Counts <paramref name="bytes"/> more held by the query; throws when that passes the per-query limit.</summary>
+    /// <exception cref="LogQLLimitException">The query would hold more than <see cref="LogQLEngineOptions.MaxQueryBytes"/>.</exception>
+    public void Hold(long bytes)
+    {
+        HeldBytes += bytes;
+        if (HeldBytes > Options.MaxQueryBytes)
+        {
+            throw new LogQLLimitException(
+                $"the query would hold more than {Options.MaxQueryBytes} bytes (max_query_bytes) in its series and entries; " +
+                "reduce the time range, raise the step, group by fewer labels or lower the limit");
+        }
+    }
 
     /// <summary>Counts an entry read and, every few thousand, checks for cancellation and time-out.</summary>
     public void Count(in StoredEntry entry)

@@ -18,6 +18,9 @@ public sealed class LogQLEngineOptions
     /// <summary>The default <see cref="MaxQueryLength"/>: 30 days and 1 hour, as Loki's <c>max_query_length</c>.</summary>
     public static readonly TimeSpan DefaultMaxQueryLength = TimeSpan.FromHours(721);
 
+    /// <summary>Default of <see cref="MaxQueryBytes"/>: 512 MiB.</summary>
+    public const long DefaultMaxQueryBytes = 512L << 20;
+
     /// <summary>The default time-out (Loki's <c>query_timeout</c>).</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(1);
 
@@ -35,6 +38,13 @@ public sealed class LogQLEngineOptions
 
     /// <summary>The longest time range (end minus start) a query may cover (Loki's <c>max_query_length</c>).</summary>
     public TimeSpan MaxQueryLength { get; init; } = DefaultMaxQueryLength;
+
+    /// <summary>
+    /// The most memory one query may hold in its range accumulators (per-step state and quantile windows) and in the
+    /// entries of its answer, as estimated while it runs; a query that would hold more fails with an error naming the
+    /// limit (<c>max_query_bytes</c>).
+    /// </summary>
+    public long MaxQueryBytes { get; init; } = DefaultMaxQueryBytes;
 
     /// <summary>How long one query may run.</summary>
     public TimeSpan Timeout { get; init; } = DefaultTimeout;

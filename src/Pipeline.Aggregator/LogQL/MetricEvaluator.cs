@@ -94,6 +94,13 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
         var unwrap = range.Unwrap;
         var keyBuilder = new LabelSetBuilder();
 
+        // A by-grouping's key depends only on the values of its labels: while they repeat (a stream's own labels, a
+        // parsed label with few values) the last entry's series is reused without building the key again.
+        var pushedBy = grouping is null && pushed is { Without: false };
+        var byNames = grouping is { Without: false } ? grouping.Labels : pushedBy ? pushed!.Labels : null;
+        var lastValues = byNames is null ? null : new string?[byNames.Count];
+        RangeAccumulator? lastAccumulator = null;
+
         foreach (var stream in ctx.Store.SelectStreams(ctx.Tenant, range.Selector.Matchers, fromNs, toNs))
         {
             ctx.Statistics.StreamsSelected++;
@@ -155,15 +162,17 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
                 {
                     accumulator = streamAccumulator;
                 }
+                else if (labels.HasError)
+                {
+                    throw PipelineError(labels);
+                }
+                else if (lastAccumulator is not null && SameValues(labels, byNames!, lastValues!))
+                {
+                    accumulator = lastAccumulator;
+                }
                 else
                 {
-                    if (labels.HasError)
-                    {
-                        throw PipelineError(labels);
-                    }
-
                     // A by-grouping reads its labels straight from the entry, without building all of them.
-                    var pushedBy = grouping is null && pushed is { Without: false };
                     var key = grouping is { Without: false } ? GroupBy(labels, grouping.Labels, keyBuilder)
                         : pushedBy ? GroupBy(labels, pushed!.Labels, keyBuilder)
                         : Group(labels.Build(), grouping, keyBuilder);
@@ -181,8 +190,18 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
                             throw LogQLEngine.SeriesLimit(ctx.Options.MaxIntermediateSeries);
                         }
 
-                        accumulator = new RangeAccumulator(key, steps, additive, op == "quantile_over_time");
+                        accumulator = new RangeAccumulator(key, steps, additive, op == "quantile_over_time", ctx);
                         accumulators[key] = accumulator;
+                    }
+
+                    if (byNames is not null)
+                    {
+                        for (var i = 0; i < byNames.Count; i++)
+                        {
+                            lastValues![i] = labels.Get(byNames[i]);
+                        }
+
+                        lastAccumulator = accumulator;
                     }
 
                     // Without per-entry label changes every entry of this stream lands in the same series.
@@ -283,6 +302,19 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
             default:
                 return LabelFilterStage.TryConvert(text, NumericKind.Number, out value, out error);
         }
+    }
+
+    private static bool SameValues(LabelsBuilder labels, IReadOnlyList<string> names, string?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!string.Equals(labels.Get(names[i]), values[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The labels named by a <c>by</c> grouping, read from the entry's labels without building all of them.</summary>
@@ -434,7 +466,7 @@ internal sealed class MetricEvaluator(EvaluationContext ctx, long startNs, long 
                     }
 
                     builder.Reset(key);
-                    builder.Set(label, GoNumber.Format(series.Values[k]));
+                    builder.Set(label, GoNumber.FormatDecimal(series.Values[k]));
                     var labels = builder.Build();
                     if (!outputs.TryGetValue(labels, out var output))
                     {

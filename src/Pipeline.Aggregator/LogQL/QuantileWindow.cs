@@ -35,6 +35,9 @@ internal sealed class QuantileWindow
     private long _positiveInfinity;
     private long _negativeInfinity;
 
+    /// <summary>The bytes the window holds now: its exact samples or its bucket arrays, plus the object itself.</summary>
+    public long Bytes => 96 + (8L * ((_exact?.Length ?? 0) + (_positive?.Capacity ?? 0) + (_negative?.Capacity ?? 0)));
+
     /// <summary>The number of samples added.</summary>
     public long Count { get; private set; }
 
@@ -205,6 +208,8 @@ internal sealed class QuantileWindow
         public int High { get; private set; } = -1;
 
         public long this[int index] => _counts[index - _offset];
+
+        public int Capacity => _counts.Length;
 
         public void Add(int index)
         {

@@ -22,11 +22,18 @@ internal sealed class RangeAccumulator
     private readonly double[]? _last;
     private readonly QuantileWindow?[]? _values;
 
-    public RangeAccumulator(LabelSet labels, int steps, bool additive, bool keepValues)
+    private readonly EvaluationContext? _ctx;
+
+    /// <summary>Creates the state of a series; with <paramref name="ctx"/>, what it holds counts towards the query's memory limit.</summary>
+    public RangeAccumulator(LabelSet labels, int steps, bool additive, bool keepValues, EvaluationContext? ctx = null)
     {
         Labels = labels;
         _steps = steps;
         _additive = additive;
+        _ctx = ctx;
+
+        // Two arrays of 8-byte values per step when additive; ten, plus a window reference for quantiles, otherwise.
+        ctx?.Hold(SeriesOverheadBytes + ((long)steps * (additive ? 16 : keepValues ? 88 : 80)));
         if (additive)
         {
             _count = new long[steps + 1];
@@ -49,6 +56,9 @@ internal sealed class RangeAccumulator
             _values = new QuantileWindow?[steps];
         }
     }
+
+    /// <summary>What a series holds besides its per-step arrays (labels, object and dictionary overheads), estimated.</summary>
+    public const int SeriesOverheadBytes = 256;
 
     public LabelSet Labels { get; }
 
@@ -95,7 +105,19 @@ internal sealed class RangeAccumulator
             _m2![k] += delta * (value - _mean[k]);
             if (_values is not null)
             {
-                (_values[k] ??= new QuantileWindow()).Add(value);
+                if (_values[k] is not { } window)
+                {
+                    window = _values[k] = new QuantileWindow();
+                    _ctx?.Hold(window.Bytes);
+                }
+
+                // A window grows (exact samples, then sketch buckets, both bounded): what it grows by is counted.
+                var before = window.Bytes;
+                window.Add(value);
+                if (window.Bytes != before)
+                {
+                    _ctx?.Hold(window.Bytes - before);
+                }
             }
         }
     }

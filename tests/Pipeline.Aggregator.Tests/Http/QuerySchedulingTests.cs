@@ -90,6 +90,50 @@ public sealed class QuerySchedulingTests
     }
 
     [Fact]
+    public async Task Scheduler_GlobalCap_QueuesBeyondIt_FreedThreadsGoToTenantsInTurn()
+    {
+        var scheduler = new QueryScheduler(maxConcurrentPerTenant: 2, maxQueuedPerTenant: 10, maxConcurrent: 2);
+        var gates = new Dictionary<string, TaskCompletionSource>();
+        Task<(bool, string?)> Run(string tenant, string name)
+        {
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            gates[name] = gate;
+            return scheduler.RunAsync(tenant, token =>
+            {
+                gate.Task.Wait(token);
+                return name;
+            }, CancellationToken.None);
+        }
+
+        var a1 = Run("a", "a1");
+        var a2 = Run("a", "a2");
+        var a3 = Run("a", "a3");
+        var a4 = Run("a", "a4");
+        var b1 = Run("b", "b1");
+        Assert.Equal(2, scheduler.RunningTotal);
+        Assert.Equal(2, scheduler.Queued("a"));
+        Assert.Equal(1, scheduler.Queued("b"));
+
+        // Tenant a queued first, then b: the first freed thread goes to a, the next to b, though a still has queries waiting.
+        gates["a1"].SetResult();
+        Assert.Equal((true, "a1"), await a1);
+        await UntilAsync(scheduler, () => scheduler.Queued("a") == 1);
+        gates["a2"].SetResult();
+        Assert.Equal((true, "a2"), await a2);
+        await UntilAsync(scheduler, () => scheduler.Queued("b") == 0);
+        Assert.Equal(1, scheduler.Queued("a"));
+        Assert.Equal(2, scheduler.RunningTotal);
+
+        gates["a3"].SetResult();
+        gates["b1"].SetResult();
+        gates["a4"].SetResult();
+        Assert.Equal((true, "a3"), await a3);
+        Assert.Equal((true, "b1"), await b1);
+        Assert.Equal((true, "a4"), await a4);
+        Assert.Equal(0, scheduler.RunningTotal);
+    }
+
+    [Fact]
     public async Task QueryRange_StartNotOnStep_PointsOnMultiplesOfStep()
     {
         // Loki's query frontend rounds start down and end up to the step: points at multiples of 60 s, not start + k*60 s.

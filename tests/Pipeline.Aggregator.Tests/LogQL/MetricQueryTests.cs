@@ -105,6 +105,7 @@ public sealed class MetricQueryTests
     [InlineData("count_values(\"n\", count_over_time({app=~\"x|y\"}[1m]) > bool 3)", 60, "{n=\"0\"}=1; {n=\"1\"}=2")]
     [InlineData("count_values by (app) (\"n\", count_over_time({app=~\"x|y\"}[1m]) > bool 3)", 60, "{app=\"x\", n=\"1\"}=2; {app=\"y\", n=\"0\"}=1")]
     [InlineData("count_values(\"n\", count_over_time({app=\"x\"}[1m]) / 8)", 60, "{n=\"0.5\"}=1; {n=\"0.75\"}=1")]
+    [InlineData("count_values(\"n\", count_over_time({app=\"x\"}[1m]) * 1e6)", 60, "{n=\"4000000\"}=1; {n=\"6000000\"}=1")]
     [InlineData("count_over_time({app=\"x\"}[1m]) / on (namespace) group_left sum by (namespace) (count_over_time({app=\"x\"}[1m]))", 60, L1 + "=0.6; " + L2 + "=0.4")]
     [InlineData("count_over_time({app=~\"x|y\"}[1m]) / on (namespace) group_left (team) label_replace(sum by (namespace) (count_over_time({app=~\"x|y\"}[1m])), \"team\", \"t-$1\", \"namespace\", \"(.*)\")", 60, "{app=\"x\", namespace=\"a\", pod=\"p1\", team=\"t-a\"}=0.6; {app=\"x\", namespace=\"a\", pod=\"p2\", team=\"t-a\"}=0.4; {app=\"y\", namespace=\"b\", pod=\"p3\", team=\"t-b\"}=1")]
     [InlineData("label_replace(sum by (namespace) (count_over_time({app=~\"x|y\"}[1m])), \"team\", \"t-$1\", \"namespace\", \"(.*)\") / ignoring (app, pod, team) group_right (team) count_over_time({app=~\"x|y\"}[1m])", 60, "{app=\"x\", namespace=\"a\", pod=\"p1\", team=\"t-a\"}=1.666667; {app=\"x\", namespace=\"a\", pod=\"p2\", team=\"t-a\"}=2.5; {app=\"y\", namespace=\"b\", pod=\"p3\", team=\"t-b\"}=1")]

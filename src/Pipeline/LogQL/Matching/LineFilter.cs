@@ -10,13 +10,14 @@ namespace Pipeline.LogQL.Matching;
 /// <summary>
 /// A line filter on the UTF-8 line, for LogQL pipelines and Promtail's <c>match</c> stage: <c>|=</c> and <c>!=</c>
 /// search the bytes with vectorized IndexOf (no decoding); <c>|~</c> and <c>!~</c> decode into a reused buffer and run
-/// the RE2 pattern on the non-backtracking engine, unless it has no metacharacter (then it is a byte search too).
+/// the RE2 pattern on the non-backtracking engine, unless it has no metacharacter or is only an alternation of
+/// literals (<c>a|b</c>): then it is a byte search too.
 /// With <c>or</c> (<c>|= "a" or "b"</c>) any value matches; negated filters match when none does. One instance filters
 /// one line at a time.
 /// </summary>
 internal sealed class LineFilter
 {
-    private static readonly SearchValues<char> s_metaCharacters = SearchValues.Create(@"\.+*?()|[]{}^$#");
+    private static readonly SearchValues<char> s_alternationMetaCharacters = SearchValues.Create(@"\.+*?()[]{}^$#");
 
     private readonly byte[][] _needles;
     private readonly Regex[] _regexes;
@@ -47,21 +48,27 @@ internal sealed class LineFilter
         var literal = true;
         if (expr.Op is LineFilterOp.Match or LineFilterOp.NotMatch)
         {
-            // A pattern without metacharacters is a plain substring search: keep it on the byte path.
+            // A pattern without metacharacters, or an alternation of such (a|b), is a plain substring search for any of
+            // them: keep it on the byte path.
             foreach (var value in values)
             {
-                literal &= value.AsSpan().IndexOfAny(s_metaCharacters) < 0;
+                literal &= value.AsSpan().IndexOfAny(s_alternationMetaCharacters) < 0;
             }
         }
 
         if (literal)
         {
-            _needles = new byte[values.Count][];
-            for (var i = 0; i < values.Count; i++)
+            var regex = expr.Op is LineFilterOp.Match or LineFilterOp.NotMatch;
+            var needles = new List<byte[]>(values.Count);
+            foreach (var value in values)
             {
-                _needles[i] = Encoding.UTF8.GetBytes(values[i]);
+                foreach (var alternative in regex ? value.Split('|') : [value])
+                {
+                    needles.Add(Encoding.UTF8.GetBytes(alternative));
+                }
             }
 
+            _needles = [.. needles];
             _regexes = [];
         }
         else

@@ -102,6 +102,109 @@ public class JsonExtractorTests
         Assert.Contains("expected a path of keys and indexes", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Keys_OnlyWantedFirstValues_NestedFlattened()
+    {
+        var target = new RecordingTarget(["n", "user_addr_zip", "level"]);
+        byte[][] keys = ["n"u8.ToArray(), "user_addr_zip"u8.ToArray(), "level"u8.ToArray(), "ok"u8.ToArray()];
+
+        // Two keys may give one output ("ok" here reports as "level", after the real level: the first value wins).
+        Assert.True(JsonExtractor.ForAllKeys().ExtractKeys(Encoding.UTF8.GetBytes(Doc), keys, [0, 1, 2, 2], 3, ref target, out var error), error);
+
+        Assert.Equal("level=info;n=12.5;user_addr_zip=1", target.ToString());
+    }
+
+    [Fact]
+    public void Keys_AllFound_RestOfLineNotRead()
+    {
+        var target = new RecordingTarget(["status"]);
+
+        var ok = JsonExtractor.ForAllKeys().ExtractKeys("{\"a\":{\"b\":[1,{}]},\"status\":500,\"status\":404, oops"u8, ["status"u8.ToArray()], [0], 1, ref target, out var error);
+
+        // The object under "a" holds no wanted key and is skipped; nothing after the last wanted key is read.
+        Assert.True(ok, error);
+        Assert.Equal("status=500", target.ToString());
+    }
+
+    [Theory]
+    [InlineData("{\"level\":\"info\", oops")]
+    [InlineData("not json")]
+    [InlineData("{\"level\":\"info\"} trailing")]
+    public void Keys_WantedMissing_WholeLineChecked(string line)
+    {
+        var target = new RecordingTarget(["status"]);
+
+        Assert.False(JsonExtractor.ForAllKeys().ExtractKeys(Encoding.UTF8.GetBytes(line), ["status"u8.ToArray()], [0], 1, ref target, out var error));
+        Assert.NotNull(error);
+    }
+
+    [Fact]
+    public void Keys_NoOutputs_WholeLineChecked()
+    {
+        var target = new RecordingTarget([]);
+
+        Assert.False(JsonExtractor.ForAllKeys().ExtractKeys("{\"a\":1,"u8, [], [], 0, ref target, out _));
+        Assert.Empty(target.Values);
+    }
+
+    [Theory]
+    [InlineData("{\"a\":1}")]
+    [InlineData("{\"a\":01}")]
+    [InlineData("{\"a\":1.}")]
+    [InlineData("{\"a\":-}")]
+    [InlineData("{\"a\":1e}")]
+    [InlineData("{\"a\":-0.5E+5}")]
+    [InlineData("{\"a\":12x}")]
+    [InlineData("{\"a\":tru}")]
+    [InlineData("{\"a\":nul,\"b\":1}")]
+    [InlineData("{\"a\":\"x\ty\"}")]
+    [InlineData("{\"a\":\"\\u00e9\\n\"}")]
+    [InlineData("{\"a\":\"\\q\"}")]
+    [InlineData("{\"a\":\"\\u12\"}")]
+    [InlineData("{\"a\":\"é\"}")]
+    [InlineData(" { \"a\" : \"b\" , \"c\" : null } ")]
+    [InlineData("{}")]
+    [InlineData("{\"a\":1,}")]
+    [InlineData("{\"a\":1}}")]
+    [InlineData("{\"a\":1} x")]
+    [InlineData("{\"a\":[1,2],\"b\":2}")]
+    [InlineData("{\"a\":{\"b\":1}}")]
+    [InlineData("{\"a\\u0062\":1}")]
+    [InlineData("{\"a-b\":1,\"9\":2}")]
+    [InlineData("{\"a\":true,\"a\":false}")]
+    [InlineData("{\"a\":1 \"b\":2}")]
+    [InlineData("{\"a\":1,\"b\"}")]
+    [InlineData("{\"a\":\"unterminated}")]
+    [InlineData("[1]")]
+    [InlineData("\"s\"")]
+    [InlineData("")]
+    public void Keys_SameAnswersAsReadingEveryKey(string line)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line);
+        var all = new RecordingTarget([]);
+        var allOk = JsonExtractor.ForAllKeys().Extract(bytes, ref all, out var allError);
+        string[] names = ["a", "b", "a_b", "_9", "ab", "zzz"];
+        var keys = new RecordingTarget(names);
+        var keysOk = JsonExtractor.ForAllKeys().ExtractKeys(bytes, [.. names.Select(Encoding.UTF8.GetBytes)], [0, 1, 2, 3, 4, 5], names.Length, ref keys, out var keysError);
+
+        // "zzz" is never found, so the whole line is read: the same errors, and the first value of each key.
+        Assert.Equal(allOk, keysOk);
+        Assert.Equal(allError, keysError);
+        var firsts = all.Values.GroupBy(v => v[..v.IndexOf('=', StringComparison.Ordinal)]).Where(g => names.Contains(g.Key)).Select(g => g.First());
+        Assert.Equal(string.Join(";", firsts.Order(StringComparer.Ordinal)), string.Join(";", keys.Values.Order(StringComparer.Ordinal)));
+    }
+
+    [Fact]
+    public void Keys_InvalidUtf8_AsReadingEveryKey()
+    {
+        byte[] line = [.. "{\"a\":\""u8, 0xff, .. "\",\"b\":1}"u8];
+        var all = new RecordingTarget([]);
+        var allOk = JsonExtractor.ForAllKeys().Extract(line, ref all, out _);
+        var keys = new RecordingTarget(["b", "zzz"]);
+
+        Assert.Equal(allOk, JsonExtractor.ForAllKeys().ExtractKeys(line, ["b"u8.ToArray(), "zzz"u8.ToArray()], [0, 1], 2, ref keys, out _));
+    }
+
     private static string Extract(JsonExtractor extractor, string[] names, string line)
     {
         var target = new RecordingTarget(names);
