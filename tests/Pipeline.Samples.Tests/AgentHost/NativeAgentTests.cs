@@ -82,8 +82,8 @@ public sealed class NativeAgentTests(ITestOutputHelper output)
 
             var agentOutput = new StringBuilder();
             using var agent = new Process { StartInfo = new ProcessStartInfo(binary, ["--config", config]) { RedirectStandardOutput = true, RedirectStandardError = true } };
-            agent.OutputDataReceived += (_, e) => Append(agentOutput, e.Data);
-            agent.ErrorDataReceived += (_, e) => Append(agentOutput, e.Data);
+            agent.OutputDataReceived += (_, e) => DotNetCli.Append(agentOutput, e.Data);
+            agent.ErrorDataReceived += (_, e) => DotNetCli.Append(agentOutput, e.Data);
             agent.Start();
             agent.BeginOutputReadLine();
             agent.BeginErrorReadLine();
@@ -97,7 +97,7 @@ public sealed class NativeAgentTests(ITestOutputHelper output)
                 }
 
                 var entries = endpoint.Entries.ToList();
-                var context = $"received {entries.Count} of {Lines} entries; agent output:\n{Text(agentOutput)}";
+                var context = $"received {entries.Count} of {Lines} entries; agent output:\n{DotNetCli.Text(agentOutput)}";
                 Assert.Empty(endpoint.Errors);
                 Assert.True(entries.Count == Lines, context);
                 Assert.All(entries, e =>
@@ -116,7 +116,7 @@ public sealed class NativeAgentTests(ITestOutputHelper output)
                 await kill.WaitForExitAsync();
                 using var stopped = new CancellationTokenSource(TimeSpan.FromSeconds(60));
                 await agent.WaitForExitAsync(stopped.Token);
-                Assert.True(agent.ExitCode == 0, $"exit code {agent.ExitCode}; agent output:\n{Text(agentOutput)}");
+                Assert.True(agent.ExitCode == 0, $"exit code {agent.ExitCode}; agent output:\n{DotNetCli.Text(agentOutput)}");
                 Assert.Contains(log, await File.ReadAllTextAsync(Path.Combine(dir.FullName, "positions.yaml")), StringComparison.Ordinal);
             }
             finally
@@ -149,23 +149,4 @@ public sealed class NativeAgentTests(ITestOutputHelper output)
     }
 
     private static int OrderNumber(string line) => int.Parse(line.AsSpan(line.IndexOf("order ", StringComparison.Ordinal) + 6).TrimEnd("\"}"), CultureInfo.InvariantCulture);
-
-    private static void Append(StringBuilder text, string? line)
-    {
-        if (line is not null)
-        {
-            lock (text)
-            {
-                text.AppendLine(line);
-            }
-        }
-    }
-
-    private static string Text(StringBuilder text)
-    {
-        lock (text)
-        {
-            return text.ToString();
-        }
-    }
 }
