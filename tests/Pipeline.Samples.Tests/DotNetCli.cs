@@ -68,7 +68,8 @@ internal static class DotNetCli
         return result;
     }
 
-    private static void Append(StringBuilder output, string? line)
+    /// <summary>Appends a line of a child process's output (from its output events, on any thread).</summary>
+    internal static void Append(StringBuilder output, string? line)
     {
         if (line is not null)
         {
@@ -79,7 +80,8 @@ internal static class DotNetCli
         }
     }
 
-    private static string Text(StringBuilder output)
+    /// <summary>What <see cref="Append"/> collected so far.</summary>
+    internal static string Text(StringBuilder output)
     {
         lock (output)
         {

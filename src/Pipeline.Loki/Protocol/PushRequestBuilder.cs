@@ -29,6 +29,11 @@ public sealed class PushRequestBuilder : IDisposable
     private readonly List<StreamBuffer> _streams = [];
     private readonly Stack<StreamBuffer> _free = new();
 
+    // The stream of the last entry: a chunk's entries mostly come from one file and share one label set instance, so
+    // most entries find their stream by one reference comparison instead of hashing and comparing their labels.
+    private LabelSet? _lastLabels;
+    private StreamBuffer? _lastStream;
+
     /// <summary>The number of streams.</summary>
     public int StreamCount => _streams.Count;
 
@@ -57,7 +62,7 @@ public sealed class PushRequestBuilder : IDisposable
         // Entry: tag + length (<= 5) + timestamp (<= 24) + line field + metadata pairs (<= 12 overhead each);
         // the stream's own length prefix may grow by up to 5 bytes.
         long growth = 6 + 24 + 6 + lineLength + metadataBytes + (12L * metadataCount) + 5;
-        if (!_byLabels.ContainsKey(labels))
+        if (!ReferenceEquals(labels, _lastLabels) && !_byLabels.ContainsKey(labels))
         {
             growth += 6 + (3L * labels.ToString().Length) + 6;
         }
@@ -221,6 +226,8 @@ public sealed class PushRequestBuilder : IDisposable
 
         _streams.Clear();
         _byLabels.Clear();
+        _lastLabels = null;
+        _lastStream = null;
         EntryCount = 0;
         LineBytes = 0;
         ProtobufLength = 0;
@@ -238,8 +245,15 @@ public sealed class PushRequestBuilder : IDisposable
 
     private StreamBuffer GetStream(LabelSet labels)
     {
+        if (ReferenceEquals(labels, _lastLabels))
+        {
+            return _lastStream!;
+        }
+
         if (_byLabels.TryGetValue(labels, out var stream))
         {
+            _lastLabels = labels;
+            _lastStream = stream;
             return stream;
         }
 
@@ -249,6 +263,8 @@ public sealed class PushRequestBuilder : IDisposable
         _byLabels.Add(labels, stream);
         _streams.Add(stream);
         ProtobufLength += StreamFieldLength(stream.BodyLength);
+        _lastLabels = labels;
+        _lastStream = stream;
         return stream;
     }
 

@@ -4,6 +4,7 @@ namespace Pipeline.Samples.Tests.EmbeddedApp;
 /// Packs Pipeline, Pipeline.Loki and Pipeline.Hosting into the local feed, builds samples/EmbeddedApp against those
 /// packages (as a user's app would), runs it against a test push endpoint and checks what arrives.
 /// </summary>
+[Collection(ReleaseBuilds.Name)]
 public sealed class EmbeddedAppTests
 {
     private static readonly string[] s_packages = ["Pipeline", "Pipeline.Loki", "Pipeline.Hosting"];
