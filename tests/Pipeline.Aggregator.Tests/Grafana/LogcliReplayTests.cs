@@ -86,7 +86,8 @@ public sealed class LogcliReplayTests
 
         // logcli labels / logcli labels app: start and end only.
         var names = await LogcliGetAsync(harness, "/loki/api/v1/labels", $"end={StartNs}&start={Start}");
-        Assert.Equal(["app", "level"], names.GetProperty("data").EnumerateArray().Select(v => v.GetString()!).ToArray());
+        // service_name is added at ingest (from app), as Loki 3 does by default.
+        Assert.Equal(["app", "level", "service_name"], names.GetProperty("data").EnumerateArray().Select(v => v.GetString()!).ToArray());
         var values = await LogcliGetAsync(harness, "/loki/api/v1/label/app/values", $"end={StartNs}&start={Start}");
         Assert.Equal(["api", "web"], values.GetProperty("data").EnumerateArray().Select(v => v.GetString()!).ToArray());
     }
@@ -119,7 +120,7 @@ public sealed class LogcliReplayTests
         Assert.Equal(["api", "web"], volume.GetProperty("data").GetProperty("result").EnumerateArray().Select(r => r.GetProperty("metric").GetProperty("app").GetString()!).ToArray());
 
         var byLabels = await LogcliGetAsync(harness, "/loki/api/v1/index/volume", $"aggregateBy=labels&end={StartNs}&limit=100&query={E("{app=~\".+\"}")}&start={Start}");
-        Assert.Equal(["app", "level"], byLabels.GetProperty("data").GetProperty("result").EnumerateArray().Select(r => r.GetProperty("metric").EnumerateObject().Single().Name).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(["app", "level", "service_name"], byLabels.GetProperty("data").GetProperty("result").EnumerateArray().Select(r => r.GetProperty("metric").EnumerateObject().Single().Name).Order(StringComparer.Ordinal).ToArray());
 
         // logcli volume_range --step 1m: the step as whole seconds without a unit ("%d").
         var range = await LogcliGetAsync(harness, "/loki/api/v1/index/volume_range", $"end={StartNs}&limit=100&query={E("{app=\"api\"}")}&start={StartNs - (120 * Second)}&step=60&targetLabels=level");

@@ -114,7 +114,7 @@ public sealed class DrilldownApiTests
         Assert.Equal("30d1h", limits.GetProperty("max_query_length").GetString());
         Assert.Equal("1m", limits.GetProperty("query_timeout").GetString());
         Assert.True(limits.GetProperty("volume_enabled").GetBoolean());
-        Assert.Equal(JsonValueKind.False, json.GetProperty("pattern_ingester_enabled").ValueKind);
+        Assert.Equal(JsonValueKind.True, json.GetProperty("pattern_ingester_enabled").ValueKind);
         Assert.False(string.IsNullOrEmpty(json.GetProperty("version").GetString()));
     }
 

@@ -5,6 +5,13 @@ namespace Pipeline.Aggregator.Tests.Http;
 
 public sealed class IndexStatsApiTests
 {
+    // The figures below are of the lines as pushed: no detected_level metadata or service_name label added at ingest.
+    private static void WithoutDiscovery(Pipeline.Aggregator.Http.AggregatorServerOptions options)
+    {
+        options.Limits.DiscoverServiceName = [];
+        options.Limits.DiscoverLogLevels = false;
+    }
+
     private const long Second = 1_000_000_000;
 
     /// <summary>An entry's uncompressed size as stored: 8 (timestamp) + 1 (length, lines under 128 bytes) + line + 1 (no metadata).</summary>
@@ -15,7 +22,7 @@ public sealed class IndexStatsApiTests
     [Fact]
     public async Task Stats_FlushedChunks_AnsweredFromTheIndexWithoutReadingChunkFiles()
     {
-        await using var harness = await ServerHarness.StartAsync();
+        await using var harness = await ServerHarness.StartAsync(WithoutDiscovery);
         var t = StartNs - (100 * Second);
         await harness.PushOkAsync("{app=\"api\", env=\"prod\"}", (t, "one line"), (t + Second, "two line"));
         await harness.PushOkAsync("{app=\"api\", env=\"dev\"}", (t, "three"));
@@ -42,7 +49,7 @@ public sealed class IndexStatsApiTests
     [Fact]
     public async Task Stats_ChunkPartlyInRange_CountsItsShareLikeLoki()
     {
-        await using var harness = await ServerHarness.StartAsync();
+        await using var harness = await ServerHarness.StartAsync(WithoutDiscovery);
         var t = StartNs - (100 * Second);
         var lines = Enumerable.Range(0, 11).Select(i => (t + (i * 10 * Second), $"line {i:00}")).ToArray();
         await harness.PushOkAsync("{app=\"api\"}", lines);
@@ -56,7 +63,7 @@ public sealed class IndexStatsApiTests
     [Fact]
     public async Task Volume_AggregateByLabelsTargetLabelsAndLimit()
     {
-        await using var harness = await ServerHarness.StartAsync();
+        await using var harness = await ServerHarness.StartAsync(WithoutDiscovery);
         var t = StartNs - (10 * Second);
         await harness.PushOkAsync("{app=\"api\", env=\"prod\"}", (t, "aaaaaaaaaa"));
         await harness.PushOkAsync("{app=\"api\", env=\"dev\"}", (t, "bbbbb"));
@@ -84,7 +91,7 @@ public sealed class IndexStatsApiTests
     [Fact]
     public async Task VolumeRange_SamplesAtTheEndOfEachStep()
     {
-        await using var harness = await ServerHarness.StartAsync();
+        await using var harness = await ServerHarness.StartAsync(WithoutDiscovery);
         var start = StartNs - (120 * Second);
         await harness.PushOkAsync("{app=\"api\"}", (start + (10 * Second), "early"));
         await harness.PushOkAsync("{app=\"web\"}", (start + (90 * Second), "late"));
@@ -98,7 +105,11 @@ public sealed class IndexStatsApiTests
     [Fact]
     public async Task StatsAndVolume_MultiTenant_ReadEachTenantWithTenantLabel()
     {
-        await using var harness = await ServerHarness.StartAsync(o => o.MultiTenant = true);
+        await using var harness = await ServerHarness.StartAsync(o =>
+        {
+            WithoutDiscovery(o);
+            o.MultiTenant = true;
+        });
         var t = StartNs - Second;
         foreach (var (tenant, line) in new[] { ("a", "from a"), ("b", "from tenant b") })
         {
