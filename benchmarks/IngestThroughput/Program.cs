@@ -29,6 +29,7 @@ var clients = 4;
 var bodyBytes = 1 << 20;
 string? aggregator = null;
 var aot = false;
+var noDiscovery = false;
 var showOutput = false;
 var environment = new List<(string Name, string Value)>();
 for (var i = 0; i < args.Length; i++)
@@ -41,6 +42,7 @@ for (var i = 0; i < args.Length; i++)
         case "--body-bytes": bodyBytes = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--aggregator": aggregator = args[++i]; break;
         case "--aot": aot = true; break;
+        case "--no-discovery": noDiscovery = true; break;
         case "--show-output": showOutput = true; break;
         case "--env":
             var pair = args[++i];
@@ -77,7 +79,7 @@ try
         limits:
           ingestion_rate_mb: 0          # measure the aggregator, not its rate limits
           per_stream_rate_limit_mb: 0
-        """);
+        """ + (noDiscovery ? "\n  discover_service_name: []\n  discover_log_levels: false\n" : string.Empty));
     var port = FreePort();
     using var host = AggregatorProcess.Start(aggregator, port, data, config, environment);
     using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = clients * 2 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(5) };

@@ -272,7 +272,182 @@ internal sealed class DiscoveryStage(DistributorLimitsByTenant limits, TimeProvi
     /// The first string value of a level field (by its raw name) in document order, looking into nested objects up to
     /// <see cref="JsonLevelMaxDepth"/> levels (arrays are not looked into); empty when there is none or the line is not JSON.
     /// </summary>
-    private static ReadOnlySpan<byte> JsonLevel(ReadOnlySpan<byte> line)
+    private static ReadOnlySpan<byte> JsonLevel(ReadOnlySpan<byte> line) =>
+        FlatJsonLevel(line, out var level) ? level : JsonLevelByReader(line);
+
+    /// <summary>
+    /// The common case without a JSON reader: the line's top-level keys and scalar values read in place, until a level
+    /// field with a plain string value. Gives up (false) at anything it does not read exactly as the reader would: a
+    /// nested object or array before the level field, an escape in a key or in the level value, a malformed token, the
+    /// end of the line. A true answer is the reader's answer (the level field came first in document order, and
+    /// everything before it was valid JSON).
+    /// </summary>
+    internal static bool FlatJsonLevel(ReadOnlySpan<byte> line, out ReadOnlySpan<byte> level)
+    {
+        level = default;
+        var i = SkipJsonWhitespace(line, 0);
+        if (i >= line.Length || line[i] != (byte)'{')
+        {
+            return false;
+        }
+
+        while (true)
+        {
+            i = SkipJsonWhitespace(line, i + 1);
+            if (i >= line.Length || line[i] != (byte)'"')
+            {
+                return false;
+            }
+
+            var keyLength = line[(i + 1)..].IndexOfAny((byte)'"', (byte)'\\');
+            if (keyLength < 0 || line[i + 1 + keyLength] != (byte)'"')
+            {
+                return false;
+            }
+
+            var key = line.Slice(i + 1, keyLength);
+            if (key.ContainsAnyInRange((byte)0, (byte)0x1F))
+            {
+                return false;
+            }
+
+            i = SkipJsonWhitespace(line, i + keyLength + 2);
+            if (i >= line.Length || line[i] != (byte)':')
+            {
+                return false;
+            }
+
+            i = SkipJsonWhitespace(line, i + 1);
+            if (i >= line.Length)
+            {
+                return false;
+            }
+
+            switch (line[i])
+            {
+                case (byte)'"':
+                    var valueLength = line[(i + 1)..].IndexOfAny((byte)'"', (byte)'\\');
+                    if (valueLength < 0 || line[i + 1 + valueLength] != (byte)'"')
+                    {
+                        return false;
+                    }
+
+                    if (line.Slice(i + 1, valueLength).ContainsAnyInRange((byte)0, (byte)0x1F))
+                    {
+                        return false;
+                    }
+
+                    if (IsLevelField(key))
+                    {
+                        // The reader refuses invalid UTF-8 anywhere it has read.
+                        level = line.Slice(i + 1, valueLength);
+                        return System.Text.Unicode.Utf8.IsValid(line[..(i + 1 + valueLength)]);
+                    }
+
+                    i += valueLength + 2;
+                    break;
+                case (byte)'t' when line[i..].StartsWith("true"u8):
+                    i += 4;
+                    break;
+                case (byte)'f' when line[i..].StartsWith("false"u8):
+                    i += 5;
+                    break;
+                case (byte)'n' when line[i..].StartsWith("null"u8):
+                    i += 4;
+                    break;
+                case (byte)'-' or (>= (byte)'0' and <= (byte)'9'):
+                    var numberLength = line[i..].IndexOfAnyExcept(s_jsonNumber);
+                    if (numberLength < 0 || !IsJsonNumber(line.Slice(i, numberLength)))
+                    {
+                        return false;
+                    }
+
+                    i += numberLength;
+                    break;
+                default:
+                    return false;
+            }
+
+            i = SkipJsonWhitespace(line, i);
+            if (i >= line.Length || line[i] != (byte)',')
+            {
+                // The end of the object (or something else) with no level field: the reader decides.
+                return false;
+            }
+        }
+    }
+
+    private static readonly SearchValues<byte> s_jsonNumber = SearchValues.Create("0123456789+-.eE"u8);
+
+    /// <summary>JSON's number grammar: <c>-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?</c>.</summary>
+    private static bool IsJsonNumber(ReadOnlySpan<byte> n)
+    {
+        var i = n.Length > 0 && n[0] == (byte)'-' ? 1 : 0;
+        if (i >= n.Length || !char.IsAsciiDigit((char)n[i]))
+        {
+            return false;
+        }
+
+        if (n[i] == (byte)'0')
+        {
+            i++;
+        }
+        else
+        {
+            while (i < n.Length && char.IsAsciiDigit((char)n[i]))
+            {
+                i++;
+            }
+        }
+
+        if (i < n.Length && n[i] == (byte)'.')
+        {
+            var start = ++i;
+            while (i < n.Length && char.IsAsciiDigit((char)n[i]))
+            {
+                i++;
+            }
+
+            if (i == start)
+            {
+                return false;
+            }
+        }
+
+        if (i < n.Length && (n[i] | 0x20) == (byte)'e')
+        {
+            i++;
+            if (i < n.Length && n[i] is (byte)'+' or (byte)'-')
+            {
+                i++;
+            }
+
+            var start = i;
+            while (i < n.Length && char.IsAsciiDigit((char)n[i]))
+            {
+                i++;
+            }
+
+            if (i == start)
+            {
+                return false;
+            }
+        }
+
+        return i == n.Length;
+    }
+
+    private static int SkipJsonWhitespace(ReadOnlySpan<byte> line, int i)
+    {
+        while (i < line.Length && line[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    internal static ReadOnlySpan<byte> JsonLevelByReader(ReadOnlySpan<byte> line)
     {
         var reader = new Utf8JsonReader(line);
         try

@@ -138,4 +138,35 @@ public sealed class DiscoveryStageTests
         Assert.Equal("unknown", Level(Run("{app=\"a\"}", line)));
         Assert.Equal("error", Level(Run("{app=\"a\"}", new string('x', DiscoveryStage.MaxLevelScanBytes - 7) + " error")));
     }
+
+    [Theory]
+    [InlineData("{\"level\":\"info\",\"msg\":\"x\"}", "info")]
+    [InlineData("{ \"ts\" : 1.5e3, \"ok\":true, \"n\":null, \"neg\":-0.25, \"severity\" : \"WARN\" }", "WARN")]
+    [InlineData("{\"msg\":\"a, b: c\",\"lvl\":\"debug\"}", "debug")]
+    [InlineData("{\"nested\":{\"level\":\"error\"},\"level\":\"info\"}", null)]
+    [InlineData("{\"msg\":\"quote \\\" inside\",\"level\":\"info\"}", null)]
+    [InlineData("{\"n\":01,\"level\":\"info\"}", null)]
+    [InlineData("{\"n\":1.,\"level\":\"info\"}", null)]
+    [InlineData("{\"n\":tru,\"level\":\"info\"}", null)]
+    [InlineData("{\"level\":\"info\"", "info")] // the reader too answers before it reads further
+    [InlineData("{\"msg\":\"x\"}", null)]
+    [InlineData("{\"level\":3,\"msg\":\"x\"}", null)]
+    public void FlatJsonLevel_AnswersOnlyWhatTheReaderAnswers(string line, string? flat)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(line);
+        var answered = DiscoveryStage.FlatJsonLevel(bytes, out var level);
+        Assert.Equal(flat is not null, answered);
+        if (answered)
+        {
+            Assert.Equal(flat, System.Text.Encoding.UTF8.GetString(level));
+            Assert.Equal(flat, System.Text.Encoding.UTF8.GetString(DiscoveryStage.JsonLevelByReader(bytes)));
+        }
+    }
+
+    [Fact]
+    public void FlatJsonLevel_InvalidUtf8BeforeTheLevel_LeftToTheReader()
+    {
+        byte[] line = [.. "{\"msg\":\""u8, 0xFF, .. "\",\"level\":\"info\"}"u8];
+        Assert.False(DiscoveryStage.FlatJsonLevel(line, out _));
+    }
 }
