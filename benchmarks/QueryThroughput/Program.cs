@@ -16,6 +16,7 @@ var clients = 4;
 var runs = 3;
 string? aggregator = null;
 var aot = false;
+var noDiscovery = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -26,6 +27,7 @@ for (var i = 0; i < args.Length; i++)
         case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--aggregator": aggregator = args[++i]; break;
         case "--aot": aot = true; break;
+        case "--no-discovery": noDiscovery = true; break;
         default:
             Console.Error.WriteLine($"unknown argument {args[i]}");
             return 2;
@@ -53,7 +55,7 @@ try
         limits:
           ingestion_rate_mb: 0
           per_stream_rate_limit_mb: 0
-        """);
+        """ + (noDiscovery ? "\n  discover_service_name: []\n  discover_log_levels: false\n" : string.Empty));
     var port = AggregatorProcess.FreePort();
     using var host = AggregatorProcess.Start(aggregator, port, Path.Combine(work, "data"), config, []);
     using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(5) };

@@ -169,6 +169,7 @@ internal sealed class BlockEntries
         var lengths = new int[count];
         IReadOnlyList<Label>?[]? metadata = null;
         var reader = new SpanReader(data);
+        var recent = new RecentMetadata();
         for (var i = 0; i < count; i++)
         {
             timestamps[i] = reader.ReadInt64();
@@ -176,12 +177,14 @@ internal sealed class BlockEntries
             offsets[i] = reader.Position;
             lengths[i] = length;
             reader.ReadBytes(length);
-            var meta = MetadataCodec.Read(ref reader);
-            if (meta is not null)
+            var metaStart = reader.Position;
+            if (!MetadataCodec.Skip(ref reader))
             {
-                metadata ??= new IReadOnlyList<Label>?[count];
-                metadata[i] = meta;
+                continue;
             }
+
+            metadata ??= new IReadOnlyList<Label>?[count];
+            metadata[i] = recent.Get(data, metaStart, reader.Position - metaStart);
         }
 
         if (reader.Remaining != 0)
@@ -190,5 +193,41 @@ internal sealed class BlockEntries
         }
 
         return new BlockEntries(data, timestamps, offsets, lengths, metadata);
+    }
+
+    /// <summary>
+    /// The metadata of a block's last few distinct encodings, decoded once each: entries of a stream mostly repeat a
+    /// handful of metadata sets (a detected level, a trace flag), so a block decodes each set once, not once per entry.
+    /// </summary>
+    private struct RecentMetadata
+    {
+        private const int Capacity = 8;
+        private (int Offset, int Length, IReadOnlyList<Label> Decoded)[]? _slots;
+        private int _count;
+        private int _next;
+
+        public IReadOnlyList<Label> Get(byte[] data, int offset, int length)
+        {
+            var raw = data.AsSpan(offset, length);
+            _slots ??= new (int, int, IReadOnlyList<Label>)[Capacity];
+            for (var i = 0; i < _count; i++)
+            {
+                var slot = _slots[i];
+                if (slot.Length == length && data.AsSpan(slot.Offset, slot.Length).SequenceEqual(raw))
+                {
+                    return slot.Decoded;
+                }
+            }
+
+            var reader = new SpanReader(raw);
+            var labels = (Label[])MetadataCodec.Read(ref reader)!;
+
+            // As a label set (what queries use), when its names are distinct; as stored otherwise.
+            IReadOnlyList<Label> decoded = LabelSet.TryCreate(labels, out var set, out _) ? set : labels;
+            _slots[_next] = (offset, length, decoded);
+            _next = (_next + 1) % Capacity;
+            _count = Math.Min(_count + 1, Capacity);
+            return decoded;
+        }
     }
 }

@@ -21,6 +21,19 @@ internal static class MetadataCodec
         }
     }
 
+    /// <summary>Moves past one entry's metadata; false when it has none.</summary>
+    public static bool Skip(ref SpanReader reader)
+    {
+        var count = reader.ReadLength();
+        for (var i = 0; i < count; i++)
+        {
+            reader.ReadBytes(reader.ReadLength());
+            reader.ReadBytes(reader.ReadLength());
+        }
+
+        return count > 0;
+    }
+
     public static IReadOnlyList<Label>? Read(ref SpanReader reader)
     {
         var count = reader.ReadLength();
