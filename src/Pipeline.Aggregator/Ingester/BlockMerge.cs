@@ -30,6 +30,7 @@ internal static class BlockMerge
         // so it is compared where it lies instead of being copied.
         BlockEntries? previous = null;
         var previousIndex = 0;
+        var metadataSets = new RecentMetadataSets();
         while (true)
         {
             while (next < sources.Count &&
@@ -66,7 +67,7 @@ internal static class BlockMerge
                     yield return new StoredEntry(
                         ts,
                         entries.Data.AsMemory(entries.Offsets[index], entries.Lengths[index]),
-                        ToLabelSet(entries.Metadata?[index]));
+                        metadataSets.Get(entries.Metadata?[index]));
                 }
 
                 if (!current.MoveNext())
@@ -85,25 +86,68 @@ internal static class BlockMerge
         }
     }
 
-    private static LabelSet? ToLabelSet(IReadOnlyList<Label>? metadata)
+    /// <summary>
+    /// Entries' metadata as label sets, each distinct set built once per merge: a stream's entries mostly repeat a few
+    /// sets (a detected level), and building one per entry (sorting, validating, fingerprinting) is most of a scan's cost.
+    /// </summary>
+    private sealed class RecentMetadataSets
     {
-        if (metadata is null || metadata.Count == 0)
+        private const int Capacity = 8;
+        private readonly (IReadOnlyList<Label> Source, LabelSet? Set)[] _slots = new (IReadOnlyList<Label>, LabelSet?)[Capacity];
+        private int _count;
+        private int _next;
+
+        public LabelSet? Get(IReadOnlyList<Label>? metadata)
         {
-            return null;
+            if (metadata is null || metadata.Count == 0)
+            {
+                return null;
+            }
+
+            if (metadata is LabelSet set)
+            {
+                return set;
+            }
+
+            for (var i = 0; i < _count; i++)
+            {
+                var slot = _slots[i];
+                if (ReferenceEquals(slot.Source, metadata) || SameLabels(slot.Source, metadata))
+                {
+                    return slot.Set;
+                }
+            }
+
+            var labels = new Label[metadata.Count];
+            for (var i = 0; i < labels.Length; i++)
+            {
+                labels[i] = metadata[i];
+            }
+
+            var created = LabelSet.TryCreate(labels, out var built, out _) ? built : null;
+            _slots[_next] = (metadata, created);
+            _next = (_next + 1) % Capacity;
+            _count = Math.Min(_count + 1, Capacity);
+            return created;
         }
 
-        if (metadata is LabelSet set)
+        private static bool SameLabels(IReadOnlyList<Label> a, IReadOnlyList<Label> b)
         {
-            return set;
-        }
+            if (a.Count != b.Count)
+            {
+                return false;
+            }
 
-        var labels = new Label[metadata.Count];
-        for (var i = 0; i < labels.Length; i++)
-        {
-            labels[i] = metadata[i];
-        }
+            for (var i = 0; i < a.Count; i++)
+            {
+                if (!string.Equals(a[i].Name, b[i].Name, StringComparison.Ordinal) || !string.Equals(a[i].Value, b[i].Value, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
 
-        return LabelSet.TryCreate(labels, out var created, out _) ? created : null;
+            return true;
+        }
     }
 
     private sealed class Cursor
