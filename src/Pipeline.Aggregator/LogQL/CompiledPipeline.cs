@@ -120,6 +120,31 @@ internal sealed class CompiledPipeline
 
         public LabelSet StreamLabels { get; } = streamLabels;
 
+        private readonly (LabelSet Metadata, LabelSet Labels)[] _merged = new (LabelSet, LabelSet)[8];
+        private int _mergedCount;
+        private int _mergedNext;
+
+        /// <summary>
+        /// The stream's labels with an entry's metadata, built once per distinct metadata set (storage hands out one
+        /// instance per set, so the few recent ones are found by reference).
+        /// </summary>
+        private LabelSet Merged(LabelSet metadata)
+        {
+            for (var i = 0; i < _mergedCount; i++)
+            {
+                if (ReferenceEquals(_merged[i].Metadata, metadata))
+                {
+                    return _merged[i].Labels;
+                }
+            }
+
+            var labels = LabelsBuilder.Merge(StreamLabels, metadata);
+            _merged[_mergedNext] = (metadata, labels);
+            _mergedNext = (_mergedNext + 1) % _merged.Length;
+            _mergedCount = Math.Min(_mergedCount + 1, _merged.Length);
+            return labels;
+        }
+
         /// <summary>Runs the entry through the pipeline; on <see langword="true"/>, <see cref="Line"/> and <see cref="Labels"/> hold the result.</summary>
         public bool Process(in StoredEntry entry)
         {
@@ -133,7 +158,7 @@ internal sealed class CompiledPipeline
             }
 
             Line.Reset(entry.Timestamp, entry.Line);
-            var baseLabels = entry.StructuredMetadata is null ? StreamLabels : LabelsBuilder.Merge(StreamLabels, entry.StructuredMetadata);
+            var baseLabels = entry.StructuredMetadata is null ? StreamLabels : Merged(entry.StructuredMetadata);
             _labels.Reset(baseLabels);
             foreach (var stage in pipeline._stages)
             {
