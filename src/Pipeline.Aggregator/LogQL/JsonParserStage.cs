@@ -23,6 +23,9 @@ internal sealed class JsonParserStage : LogStage
     private byte[][] _wantedKeys = [];
     private int[] _wantedOutputs = [];
     private string[] _wantedNames = [];
+    private readonly (LabelSet Labels, byte[][] Keys, int[] Outputs, string[] Names)[] _recent = new (LabelSet, byte[][], int[], string[])[8];
+    private int _recentCount;
+    private int _recentNext;
 
     public JsonParserStage(IReadOnlyList<ExtractionParam> parameters, IReadOnlySet<string>? needed = null)
     {
@@ -48,7 +51,7 @@ internal sealed class JsonParserStage : LogStage
         string? error;
         if (_names is null && _needed is not null)
         {
-            if (!ReferenceEquals(_wantedFor, labels.Base))
+            if (!ReferenceEquals(_wantedFor, labels.Base) && !Recall(labels.Base))
             {
                 Want(labels.Base);
             }
@@ -75,6 +78,25 @@ internal sealed class JsonParserStage : LogStage
     /// <c>key_extracted</c>, so a needed <c>n</c> comes from key <c>n</c> when the entry has no label <c>n</c>, and a
     /// needed <c>x_extracted</c> from key <c>x</c> when it has a label <c>x</c>.
     /// </summary>
+    /// <summary>
+    /// The keys worked out for one of the last few label sets (entries of a stream alternate between a few, one per
+    /// metadata set such as each detected level); false when it is not among them.
+    /// </summary>
+    private bool Recall(LabelSet baseLabels)
+    {
+        for (var i = 0; i < _recentCount; i++)
+        {
+            var (labels, keys, outputs, names) = _recent[i];
+            if (ReferenceEquals(labels, baseLabels))
+            {
+                (_wantedFor, _wantedKeys, _wantedOutputs, _wantedNames) = (labels, keys, outputs, names);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void Want(LabelSet baseLabels)
     {
         var keys = new List<byte[]>();
@@ -109,6 +131,9 @@ internal sealed class JsonParserStage : LogStage
         _wantedOutputs = [.. outputs];
         _wantedNames = [.. names];
         _wantedFor = baseLabels;
+        _recent[_recentNext] = (baseLabels, _wantedKeys, _wantedOutputs, _wantedNames);
+        _recentNext = (_recentNext + 1) % _recent.Length;
+        _recentCount = Math.Min(_recentCount + 1, _recent.Length);
     }
 
     /// <summary>Sets output <c>i</c> as the label <c>names[i]</c>, the first value parsed winning.</summary>
