@@ -18,7 +18,7 @@ namespace Pipeline.Aggregator.Http;
 /// patterns; a tree across the streams of a service finds the variables that differ between its streams too). This needs no state beside the store (so it survives restarts
 /// and costs the push path nothing) and is bounded: at most <see cref="MaxLines"/> lines per request, Drain's cluster cap
 /// per tree, <see cref="MaxLevels"/> trees, <see cref="MaxPatterns"/> patterns answered, each with at most one sample per step (at most
-/// <see cref="MaxPoints"/>). The level is the stream's <c>detected_level</c> or <c>level</c> label, else <c>unknown</c>.
+/// <see cref="MaxPoints"/>). The level is the stream's <c>detected_level</c> or <c>level</c> label, else the entry's <c>detected_level</c> metadata, else <c>unknown</c>.
 /// </remarks>
 internal sealed class PatternsApi(QueryApi api)
 {
@@ -125,26 +125,22 @@ internal sealed class PatternsApi(QueryApi api)
                     break;
                 }
 
-                var level = stream.Labels["detected_level"] ?? stream.Labels["level"] ?? UnknownLevel;
-                if (!drains.TryGetValue(level, out var drain))
-                {
-                    if (drains.Count >= MaxLevels)
-                    {
-                        level = UnknownLevel;
-                    }
-
-                    if (!drains.TryGetValue(level, out drain))
-                    {
-                        drain = new Drain();
-                        drains[level] = drain;
-                    }
-                }
-
+                // The stream's level label, else each entry's detected_level (structured metadata, set at ingest).
+                var streamLevel = stream.Labels["detected_level"] ?? stream.Labels["level"];
+                string? lastLevel = null;
+                Drain drain = null!;
                 foreach (var entry in store.ReadEntries(tenant, stream, start, end + 1, Direction.Backward))
                 {
                     if ((--budget & 1023) == 0)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
+                    }
+
+                    var level = streamLevel ?? entry.StructuredMetadata?["detected_level"] ?? UnknownLevel;
+                    if (!ReferenceEquals(level, lastLevel))
+                    {
+                        lastLevel = level;
+                        drain = DrainFor(drains, level);
                     }
 
                     drain.Train(entry.Line.Span)?.Add(start + ((entry.Timestamp - start) / step * step));
@@ -216,6 +212,28 @@ internal sealed class PatternsApi(QueryApi api)
 
         writer.WriteEndArray();
         writer.WriteEndObject();
+    }
+
+    /// <summary>The tree of a level; beyond <see cref="MaxLevels"/> levels, further ones share the <c>unknown</c> tree.</summary>
+    private static Drain DrainFor(Dictionary<string, Drain> drains, string level)
+    {
+        if (drains.TryGetValue(level, out var drain))
+        {
+            return drain;
+        }
+
+        if (drains.Count >= MaxLevels)
+        {
+            level = UnknownLevel;
+            if (drains.TryGetValue(level, out drain))
+            {
+                return drain;
+            }
+        }
+
+        drain = new Drain();
+        drains[level] = drain;
+        return drain;
     }
 
     /// <summary>One pattern of one level: counts per step bucket, merged from every stream's cluster with this pattern.</summary>

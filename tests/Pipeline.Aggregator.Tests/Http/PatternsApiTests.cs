@@ -47,6 +47,20 @@ public sealed class PatternsApiTests
     }
 
     [Fact]
+    public async Task Patterns_StreamWithoutLevelLabel_LevelFromDetectedLevelMetadata()
+    {
+        await using var harness = await ServerHarness.StartAsync();
+        var t = StartNs - (10 * Second);
+
+        // detected_level is added at ingest from the level word (Loki's discover_log_levels default).
+        await harness.PushOkAsync("{app=\"a\"}", (t, "ERROR cache miss for key 17 in region eu"), (t + 1, "ERROR cache miss for key 18 in region eu"), (t + 2, "INFO served key 18 in region eu"));
+        var json = await harness.GetJsonAsync($"loki/api/v1/patterns?query={Uri.EscapeDataString("{app=\"a\"}")}&start={t}&end={StartNs}&step=1m");
+        var levels = json.GetProperty("data").EnumerateArray().ToDictionary(p => p.GetProperty("pattern").GetString()!, p => p.GetProperty("level").GetString());
+        Assert.Equal("error", levels["ERROR cache miss for key <_> in region eu"]);
+        Assert.Equal("info", Assert.Single(levels, p => p.Key.StartsWith("INFO", StringComparison.Ordinal)).Value);
+    }
+
+    [Fact]
     public async Task Patterns_EmptyAndBadRequests()
     {
         await using var harness = await ServerHarness.StartAsync();
