@@ -89,11 +89,11 @@ public sealed class NativeAgentTests(ITestOutputHelper output)
             agent.BeginErrorReadLine();
             try
             {
-                // Bounded polling with a generous time-out: the agent ships the lines within its batch wait once it runs.
-                var deadline = Stopwatch.StartNew();
-                while (endpoint.Entries.Count < Lines && !agent.HasExited && deadline.Elapsed < TimeSpan.FromSeconds(60))
+                // Woken by each push (or the agent exiting), with a generous time-out: the agent ships the lines within its batch wait.
+                using (var waiting = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
                 {
-                    await Task.Delay(50);
+                    await Task.WhenAny(endpoint.WaitForEntriesAsync(Lines, waiting.Token), agent.WaitForExitAsync(waiting.Token));
+                    await waiting.CancelAsync();
                 }
 
                 var entries = endpoint.Entries.ToList();

@@ -17,12 +17,22 @@ internal sealed record ReceivedEntry(LabelSet Labels, string Line, IReadOnlyList
 internal sealed class PushEndpoint : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly SemaphoreSlim _pushed = new(0);
 
     private PushEndpoint(WebApplication app) => _app = app;
 
     public ConcurrentQueue<ReceivedEntry> Entries { get; } = new();
 
     public ConcurrentQueue<string> Errors { get; } = new();
+
+    /// <summary>Completes once at least <paramref name="count"/> entries have arrived (woken by each push, no polling).</summary>
+    public async Task WaitForEntriesAsync(int count, CancellationToken cancellationToken)
+    {
+        while (Entries.Count < count)
+        {
+            await _pushed.WaitAsync(cancellationToken);
+        }
+    }
 
     public Uri PushUrl => new(new Uri(_app.Urls.First()), "/loki/api/v1/push");
 
@@ -50,6 +60,7 @@ internal sealed class PushEndpoint : IAsyncDisposable
         if (!PushRequestDecoder.TryDecode(body.ToArray(), context.Request.ContentType, context.Request.Headers.ContentEncoding, out var push, out var error))
         {
             Errors.Enqueue(error);
+            _pushed.Release();
             return Results.BadRequest(error);
         }
 
@@ -64,6 +75,7 @@ internal sealed class PushEndpoint : IAsyncDisposable
             }
         }
 
+        _pushed.Release();
         return Results.NoContent();
     }
 }
